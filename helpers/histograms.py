@@ -1,0 +1,103 @@
+"""VQ code histograms: how often each code vector occurs in an image.
+
+A histogram of codes is a fixed-length description of an image of any size
+(a "bag of visual words"); images are then compared by a distance between
+their histograms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from sklearn.cluster import MiniBatchKMeans
+
+from .patches import patches
+from .vq import check_codebook
+
+__all__ = ["HIST_NORMS", "normalize_hists", "patchhist", "patchhists"]
+
+#: The histogram normalisations :func:`normalize_hists` knows.
+HIST_NORMS = ("counts", "l1", "l2", "sqrt", "tfidf")
+
+
+def patchhist(
+    image: np.ndarray, km: MiniBatchKMeans, r: int = 8, step: int | None = None, norm: str = "gray"
+) -> np.ndarray:
+    """Histogram of the codes of an image's grid patches.
+
+    The lecture's ``patchhist``: all patches of :func:`helpers.patches`
+    (half-overlapping by default), their codes from ONE ``km.predict``, then
+    counted with :func:`numpy.bincount` (the lecture uses a ``Counter`` and a
+    loop, and reads the global ``km``).
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W, 3), float in [0, 1]
+    km : fitted codebook of ``r x r`` patches normalised with ``norm``
+    r, step, norm
+        As for :func:`helpers.patches`.
+
+    Returns
+    -------
+    ndarray, shape (K,), float64
+        Counts; they sum to the number of patches of the image.
+    """
+    check_codebook(km, r, 3 if norm == "rgb" else 1)
+    k = len(km.cluster_centers_)
+    p = patches(image, r, step, norm)
+    if len(p) == 0:
+        return np.zeros(k)
+    codes = km.predict(p.reshape(len(p), -1).astype(km.cluster_centers_.dtype, copy=False))
+    return np.bincount(codes, minlength=k).astype(np.float64)
+
+
+def patchhists(
+    images: Sequence[np.ndarray], km: MiniBatchKMeans, r: int = 8, step: int | None = None, norm: str = "gray"
+) -> np.ndarray:
+    """:func:`patchhist` of every image, stacked: shape (n_images, K)."""
+    return np.array([patchhist(im, km, r, step, norm) for im in images]).reshape(len(images), len(km.cluster_centers_))
+
+
+def normalize_hists(hists: np.ndarray, method: str = "l1") -> np.ndarray:
+    """Normalise a matrix of code histograms, one row per image.
+
+    ========== ==========================================================
+    ``counts`` unchanged (raw counts)
+    ``l1``     each row divided by its sum: code frequencies
+    ``l2``     each row divided by its Euclidean length
+    ``sqrt``   square root of the L1 frequencies (Hellinger / RootSIFT:
+               Euclidean distance on these is the Hellinger distance)
+    ``tfidf``  counts weighted by ``log((1 + n) / (1 + df)) + 1``, where
+               ``df`` is the number of images using the code, then L2;
+               :class:`sklearn.feature_extraction.text.TfidfTransformer`
+    ========== ==========================================================
+
+    Parameters
+    ----------
+    hists : ndarray, shape (n_images, K)
+    method : str
+        One of :data:`HIST_NORMS`.
+
+    Returns
+    -------
+    ndarray, shape (n_images, K), float64
+        Rows of an all-zero histogram stay zero.
+    """
+    hists = np.asarray(hists, dtype=np.float64)
+    if hists.ndim != 2:
+        raise ValueError(f"expected a (n_images, K) matrix of histograms, got shape {hists.shape}")
+    if method == "counts":
+        return hists.copy()
+    if method == "tfidf":
+        from sklearn.feature_extraction.text import TfidfTransformer
+
+        return TfidfTransformer().fit_transform(hists).toarray()
+    if method in ("l1", "sqrt"):
+        sums = hists.sum(axis=1, keepdims=True)
+        freq = np.divide(hists, sums, out=np.zeros_like(hists), where=sums > 0)
+        return np.sqrt(freq) if method == "sqrt" else freq
+    if method == "l2":
+        norms = np.linalg.norm(hists, axis=1, keepdims=True)
+        return np.divide(hists, norms, out=np.zeros_like(hists), where=norms > 0)
+    raise ValueError(f"unknown histogram normalisation {method!r}; choose one of {HIST_NORMS}")
