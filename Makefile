@@ -37,6 +37,10 @@ notebooks: $(STAMP)
 gallery: $(STAMP)
 	$(BIN)/python tools/notebooks.py gallery
 
+## bench: time the lecture's code against helpers (not part of make test)
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 

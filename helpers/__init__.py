@@ -10,12 +10,16 @@ patches     ``pnorm``, ``patches``, ``sample_patches``, ZCA whitening
 vq          the k-means codebook, ``encode`` / ``decode`` / ``patchcode``, rates
 histograms  ``patchhist`` and histogram normalisations
 plotting    patch montages, images side by side, image grids
+evaluation  retrieval, clustering and classification scores of descriptors
+compression JPEG and VQ rate-distortion
+streaming   large folders in bounded memory
+widgets     sliders that work in live sessions and under nbval
 """
 
-from . import widgets
-from .histograms import HIST_NORMS, normalize_hists, patchhist, patchhists
+from . import compression, evaluation, streaming, widgets
+from .histograms import HIST_NORMS, colour_hists, normalize_hists, patchhist, patchhists
 from .images import COLLECTION, ImageList, ImageReadError, as_rgb, crop_black, load_images, load_tiles, read_image
-from .patches import NORMS, ZCA, grid_positions, patches, patches_at, pnorm, sample_patches
+from .patches import NORMS, ZCA, corner_positions, grid_positions, patches, patches_at, pnorm, sample_patches
 from .plotting import image_grid, notebook_setup, scale_patches, show_patches, side_by_side, thumbnail
 from .vq import bits_per_pixel, block_means, check_codebook, code_entropy, decode, encode, fit_codebook, patchcode
 
@@ -31,9 +35,13 @@ __all__ = [
     "block_means",
     "check_codebook",
     "code_entropy",
+    "colour_hists",
+    "compression",
+    "corner_positions",
     "crop_black",
     "decode",
     "encode",
+    "evaluation",
     "fit_codebook",
     "grid_positions",
     "image_grid",
@@ -52,6 +60,7 @@ __all__ = [
     "scale_patches",
     "show_patches",
     "side_by_side",
+    "streaming",
     "thumbnail",
     "widgets",
 ]

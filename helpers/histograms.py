@@ -12,17 +12,24 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.cluster import MiniBatchKMeans
 
-from .patches import patches
+from .patches import ZCA, corner_positions, grid_positions, patches_at
 from .vq import check_codebook
 
-__all__ = ["HIST_NORMS", "normalize_hists", "patchhist", "patchhists"]
+__all__ = ["HIST_NORMS", "colour_hists", "normalize_hists", "patchhist", "patchhists"]
 
 #: The histogram normalisations :func:`normalize_hists` knows.
 HIST_NORMS = ("counts", "l1", "l2", "sqrt", "tfidf")
 
 
 def patchhist(
-    image: np.ndarray, km: MiniBatchKMeans, r: int = 8, step: int | None = None, norm: str = "gray"
+    image: np.ndarray,
+    km: MiniBatchKMeans,
+    r: int = 8,
+    step: int | None = None,
+    norm: str = "gray",
+    *,
+    where: str = "grid",
+    whiten: ZCA | None = None,
 ) -> np.ndarray:
     """Histogram of the codes of an image's grid patches.
 
@@ -37,6 +44,12 @@ def patchhist(
     km : fitted codebook of ``r x r`` patches normalised with ``norm``
     r, step, norm
         As for :func:`helpers.patches`.
+    where : ``"grid"`` or ``"corners"``
+        Patches on the regular grid (the lecture), or centred on Harris
+        corners (:func:`helpers.corner_positions`; ``step`` is then unused).
+    whiten : ZCA, optional
+        A fitted :class:`helpers.ZCA` applied to the patches after ``norm``
+        (the codebook must have been fitted on whitened patches too).
 
     Returns
     -------
@@ -45,18 +58,35 @@ def patchhist(
     """
     check_codebook(km, r, 3 if norm == "rgb" else 1)
     k = len(km.cluster_centers_)
-    p = patches(image, r, step, norm)
+    if where == "grid":
+        positions = grid_positions(np.shape(image), r, step)
+    elif where == "corners":
+        positions = corner_positions(image, r)
+    else:
+        raise ValueError(f"where must be 'grid' or 'corners', got {where!r}")
+    p = patches_at(image, positions, r, norm)
     if len(p) == 0:
         return np.zeros(k)
+    if whiten is not None:
+        p = whiten.transform(p)
     codes = km.predict(p.reshape(len(p), -1).astype(km.cluster_centers_.dtype, copy=False))
     return np.bincount(codes, minlength=k).astype(np.float64)
 
 
 def patchhists(
-    images: Sequence[np.ndarray], km: MiniBatchKMeans, r: int = 8, step: int | None = None, norm: str = "gray"
+    images: Sequence[np.ndarray],
+    km: MiniBatchKMeans,
+    r: int = 8,
+    step: int | None = None,
+    norm: str = "gray",
+    *,
+    where: str = "grid",
+    whiten: ZCA | None = None,
 ) -> np.ndarray:
     """:func:`patchhist` of every image, stacked: shape (n_images, K)."""
-    return np.array([patchhist(im, km, r, step, norm) for im in images]).reshape(len(images), len(km.cluster_centers_))
+    return np.array([patchhist(im, km, r, step, norm, where=where, whiten=whiten) for im in images]).reshape(
+        len(images), len(km.cluster_centers_)
+    )
 
 
 def normalize_hists(hists: np.ndarray, method: str = "l1") -> np.ndarray:
@@ -101,3 +131,29 @@ def normalize_hists(hists: np.ndarray, method: str = "l1") -> np.ndarray:
         norms = np.linalg.norm(hists, axis=1, keepdims=True)
         return np.divide(hists, norms, out=np.zeros_like(hists), where=norms > 0)
     raise ValueError(f"unknown histogram normalisation {method!r}; choose one of {HIST_NORMS}")
+
+
+def colour_hists(images: Sequence[np.ndarray] | np.ndarray, bins: int = 4) -> np.ndarray:
+    """Joint RGB colour histograms: a plain baseline descriptor with no patches.
+
+    Each channel is cut into ``bins`` equal intervals of [0, 1], giving
+    ``bins**3`` colour cells; each image's row counts its pixels per cell,
+    divided by its number of pixels. (For gray images all pixels fall on the
+    diagonal cells, so this is a gray-level histogram with ``bins`` levels.)
+
+    Parameters
+    ----------
+    images : sequence of ndarray (H, W, 3) in [0, 1], or one array (n, H, W, 3)
+    bins : int
+        Intervals per channel.
+
+    Returns
+    -------
+    ndarray, shape (n_images, bins**3), float64; rows sum to 1
+    """
+    rows = []
+    for im in images:
+        q = np.minimum((np.asarray(im) * bins).astype(np.intp), bins - 1)
+        cell = (q[..., 0] * bins + q[..., 1]) * bins + q[..., 2]
+        rows.append(np.bincount(cell.ravel(), minlength=bins**3) / cell.size)
+    return np.array(rows).reshape(len(rows), bins**3)

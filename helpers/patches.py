@@ -17,6 +17,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 __all__ = [
     "NORMS",
     "ZCA",
+    "corner_positions",
     "grid_positions",
     "patches",
     "patches_at",
@@ -149,6 +150,43 @@ def grid_positions(shape: Sequence[int], r: int = 8, step: int | None = None) ->
 
     ys, xs = np.meshgrid(starts(h), starts(w), indexing="ij")
     return np.stack([ys.ravel(), xs.ravel()], axis=1)
+
+
+def corner_positions(image: np.ndarray, r: int = 8, min_distance: int = 4, threshold_rel: float = 0.02) -> np.ndarray:
+    """Top-left corners of ``r x r`` patches centred on Harris corners ("interest points").
+
+    :func:`skimage.feature.corner_harris` scores, on the gray image, how much
+    a small window changes when shifted in any direction;
+    :func:`skimage.feature.corner_peaks` keeps its local maxima. Corners
+    closer than ``r // 2`` to the border, whose patch would not fit, are
+    dropped.
+
+    Parameters
+    ----------
+    image : ndarray, shape (H, W, 3), float in [0, 1]
+    r : int
+        Patch size.
+    min_distance : int
+        Minimum distance between two corners, in pixels.
+    threshold_rel : float
+        Keep corners scoring at least this fraction of the strongest one.
+
+    Returns
+    -------
+    ndarray, shape (n, 2), int
+        ``(y, x)`` positions for :func:`patches_at`, strongest corner first.
+    """
+    from skimage.feature import corner_harris, corner_peaks
+
+    image = _check_image(image)
+    _check_rs(r, 1)
+    h, w = image.shape[:2]
+    if h < r or w < r:
+        return np.empty((0, 2), dtype=np.intp)
+    peaks = corner_peaks(corner_harris(image.mean(axis=2)), min_distance=min_distance, threshold_rel=threshold_rel)
+    top_left = peaks - r // 2
+    fits = (top_left >= 0).all(axis=1) & (top_left[:, 0] <= h - r) & (top_left[:, 1] <= w - r)
+    return top_left[fits].astype(np.intp)
 
 
 def patches_at(image: np.ndarray, positions: np.ndarray, r: int = 8, norm: str = "gray") -> np.ndarray:

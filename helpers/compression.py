@@ -1,0 +1,1 @@
+"""JPEG and VQ rate-distortion: measuring compression (notebook 07)."""

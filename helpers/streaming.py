@@ -1,0 +1,1 @@
+"""Large folders in bounded memory: histograms and codebooks streamed image by image (notebook 10)."""
