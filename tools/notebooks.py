@@ -47,6 +47,9 @@ def execute(path: Path) -> nbformat.NotebookNode:
         nb,
         timeout=600,
         kernel_name="python3",
+        # Quiet kernel start: no "running over TCP without encryption" notice (the kernel
+        # listens on the loopback interface only).
+        extra_arguments=["--log-level=ERROR"],
         resources={"metadata": {"path": str(path.parent)}},
         record_timing=False,
         store_widget_state=False,
