@@ -20,7 +20,15 @@ from . import compression, evaluation, streaming, widgets
 from .histograms import HIST_NORMS, colour_hists, normalize_hists, patchhist, patchhists
 from .images import COLLECTION, ImageList, ImageReadError, as_rgb, crop_black, load_images, load_tiles, read_image
 from .patches import NORMS, ZCA, corner_positions, grid_positions, patches, patches_at, pnorm, sample_patches
-from .plotting import image_grid, notebook_setup, scale_patches, show_patches, side_by_side, thumbnail
+from .plotting import (
+    dendrogram_thumbnails,
+    image_grid,
+    notebook_setup,
+    scale_patches,
+    show_patches,
+    side_by_side,
+    thumbnail,
+)
 from .vq import bits_per_pixel, block_means, check_codebook, code_entropy, decode, encode, fit_codebook, patchcode
 
 __all__ = [
@@ -40,6 +48,7 @@ __all__ = [
     "corner_positions",
     "crop_black",
     "decode",
+    "dendrogram_thumbnails",
     "encode",
     "evaluation",
     "fit_codebook",

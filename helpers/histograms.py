@@ -97,7 +97,8 @@ def normalize_hists(hists: np.ndarray, method: str = "l1") -> np.ndarray:
     ``l1``     each row divided by its sum: code frequencies
     ``l2``     each row divided by its Euclidean length
     ``sqrt``   square root of the L1 frequencies (Hellinger / RootSIFT:
-               Euclidean distance on these is the Hellinger distance)
+               Euclidean distance on these is the Hellinger distance,
+               up to a factor sqrt(2))
     ``tfidf``  counts weighted by ``log((1 + n) / (1 + df)) + 1``, where
                ``df`` is the number of images using the code, then L2;
                :class:`sklearn.feature_extraction.text.TfidfTransformer`

@@ -24,6 +24,7 @@ __all__ = [
     "ImageReadError",
     "as_rgb",
     "crop_black",
+    "load_image",
     "load_images",
     "load_tiles",
     "read_image",
@@ -274,6 +275,35 @@ def read_image(path: str | Path) -> np.ndarray:
         raise ImageReadError(f"{path}: could not be decoded ({err})") from None
 
 
+def load_image(path: str | Path, *, crop: bool = True, max_side: int | None = 512) -> np.ndarray:
+    """Read one image file and prepare it exactly as :func:`load_images` does.
+
+    For code that handles files one at a time (e.g. :mod:`helpers.streaming`):
+    :func:`read_image`, then the same conversion as every loaded image (RGB
+    float32 in [0, 1], black border cropped, downscaled).
+
+    Parameters
+    ----------
+    path : str or Path
+    crop, max_side
+        As for :func:`load_images`.
+
+    Returns
+    -------
+    ndarray, shape (H, W, 3), float32, values in [0, 1]
+
+    Raises
+    ------
+    ImageReadError
+        Naming the file, if it is missing, corrupt or unreadable.
+    ValueError
+        Naming the file, if it cannot be converted (e.g. it is entirely black
+        and ``crop`` is on).
+    """
+    path = Path(path)
+    return _prepare(read_image(path), name=str(path), crop=crop, max_side=max_side)
+
+
 def image_files(path: str | Path, *, recursive: bool = False) -> tuple[list[Path], list[Path]]:
     """List a folder's image files and its other files, both sorted.
 
@@ -290,7 +320,8 @@ def image_files(path: str | Path, *, recursive: bool = False) -> tuple[list[Path
     """
     folder = Path(path)
     if not folder.exists():
-        raise FileNotFoundError(f"image folder {folder} does not exist")
+        where = "" if folder.is_absolute() else f" (relative to the working folder {Path.cwd()})"
+        raise FileNotFoundError(f"image folder {folder} does not exist{where}")
     if not folder.is_dir():
         raise NotADirectoryError(f"{folder} is a file, not a folder of images")
     found = folder.rglob("*") if recursive else folder.iterdir()
@@ -308,6 +339,7 @@ def load_images(
     recursive: bool = False,
     crop: bool = True,
     max_side: int | None = 512,
+    on_error: str = "raise",
 ) -> ImageList:
     """Load the bundled collection, or every image in a folder.
 
@@ -327,6 +359,11 @@ def load_images(
         Downscale (anti-aliased) images whose longer side exceeds this many
         pixels, so that the notebooks run in seconds. ``None`` keeps every
         image at its full size.
+    on_error : ``"raise"`` or ``"skip"``
+        What to do with image files that cannot be used (corrupt, truncated,
+        all black, unsupported pixel values): ``"raise"`` (default) stops
+        with one error listing every such file; ``"skip"`` loads the others
+        and warns once, naming the files skipped.
 
     Returns
     -------
@@ -339,14 +376,17 @@ def load_images(
     FileNotFoundError, NotADirectoryError
         If the folder does not exist or is a file.
     ValueError
-        If the folder holds no image file.
+        If the folder holds no (usable) image file.
     ImageReadError
-        Naming the file, if an image file is corrupt or unreadable.
+        With ``on_error="raise"``, naming every image file that is corrupt
+        or unreadable, and why.
 
     Warns
     -----
     UserWarning
-        Once, naming every file skipped because it is not an image.
+        Once, naming every file skipped because it is not an image (by its
+        ending; e.g. ``.txt``, or ``.heic``, which Pillow cannot read); with
+        ``on_error="skip"``, once more naming the unusable image files.
 
     Examples
     --------
@@ -354,6 +394,8 @@ def load_images(
     >>> images.names[0], images[0].shape, images[0].dtype
     ('astronaut', (512, 512, 3), dtype('float32'))
     """
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
     if path is None:
         return ImageList(
             [_prepare(load(), name=name, crop=crop, max_side=max_side) for name, load, _ in COLLECTION],
@@ -366,8 +408,23 @@ def load_images(
         warnings.warn(f"skipped {len(others)} file(s) in {folder} that are not images: {listed}", stacklevel=2)
     if not files:
         raise ValueError(f"no image files in {folder} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
-    images = [_prepare(read_image(f), name=str(f), crop=crop, max_side=max_side) for f in files]
-    return ImageList(images, [str(f.relative_to(folder)) for f in files])
+    images, names, problems = [], [], []
+    for f in files:
+        try:
+            images.append(_prepare(read_image(f), name=str(f), crop=crop, max_side=max_side))
+            names.append(str(f.relative_to(folder)))
+        except ValueError as err:  # ImageReadError, or a file whose pixels as_rgb refuses
+            problems.append(str(err))
+    if problems and on_error == "raise":
+        raise ImageReadError(
+            f"{len(problems)} of {len(files)} image files could not be used "
+            "(pass on_error='skip' to load the others):\n" + "\n".join(problems)
+        )
+    if problems:
+        warnings.warn(f"skipped {len(problems)} unreadable image file(s):\n" + "\n".join(problems), stacklevel=2)
+    if not images:
+        raise ValueError(f"none of the {len(files)} image files in {folder} could be read")
+    return ImageList(images, names)
 
 
 def load_tiles(

@@ -111,9 +111,9 @@ def _check_image(image: np.ndarray) -> np.ndarray:
 def grid_positions(shape: Sequence[int], r: int = 8, step: int | None = None) -> np.ndarray:
     """Top-left corners of the ``r x r`` patches on a grid that covers the image.
 
-    Rows and columns start at 0 and advance by ``step``; when the image size
-    is not a multiple of the step, one more row (column) is added flush with
-    the bottom (right) edge, so that every pixel lies in some patch. The
+    Rows and columns start at 0 and advance by ``step``; when ``H - r`` (or
+    ``W - r``) is not a multiple of the step, one more row (column) is added
+    flush with the bottom (right) edge, so that every pixel lies in some patch. The
     lecture's ``range(0, h - r, step)`` stops one step short and never sees
     the last rows and columns.
 
@@ -183,7 +183,10 @@ def corner_positions(image: np.ndarray, r: int = 8, min_distance: int = 4, thres
     h, w = image.shape[:2]
     if h < r or w < r:
         return np.empty((0, 2), dtype=np.intp)
-    peaks = corner_peaks(corner_harris(image.mean(axis=2)), min_distance=min_distance, threshold_rel=threshold_rel)
+    # Mirror the border first: corner_harris pads with zeros, so the image's own edge looks like a
+    # strong corner, and threshold_rel would be relative to that artefact (8 > its 5-pixel reach).
+    response = corner_harris(np.pad(image.mean(axis=2), 8, mode="symmetric"))[8:-8, 8:-8]
+    peaks = corner_peaks(response, min_distance=min_distance, threshold_rel=threshold_rel)
     top_left = peaks - r // 2
     fits = (top_left >= 0).all(axis=1) & (top_left[:, 0] <= h - r) & (top_left[:, 1] <= w - r)
     return top_left[fits].astype(np.intp)

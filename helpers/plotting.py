@@ -17,6 +17,7 @@ from skimage.transform import resize
 from skimage.util import montage
 
 __all__ = [
+    "dendrogram_thumbnails",
     "describe_figure",
     "image_grid",
     "notebook_setup",
@@ -212,3 +213,52 @@ def notebook_setup(dpi: int = 72) -> None:
             Figure, lambda fig, printer, cycle: printer.text(describe_figure(fig))
         )
     plt.rcParams["figure.dpi"] = dpi  # after the backend start, which may reset rcParams
+
+
+def dendrogram_thumbnails(
+    tree: np.ndarray,
+    images: Sequence[np.ndarray],
+    labels: Sequence[str],
+    n_clusters: int | None = None,
+    width: float = 10.0,
+    height: float = 3.5,
+    size: int = 48,
+) -> plt.Figure:
+    """A dendrogram with a thumbnail of each image under its leaf.
+
+    Parameters
+    ----------
+    tree : ndarray, shape (n - 1, 4)
+        A linkage matrix from :func:`scipy.cluster.hierarchy.linkage`.
+    images : sequence of n images, in the order the tree was built from
+    labels : sequence of n str
+        Written under the thumbnails.
+    n_clusters : int, optional
+        Colour the branches of this many clusters (the cut of
+        ``fcluster(tree, n_clusters, "maxclust")``).
+    width, height : float
+        Figure width and dendrogram height, in inches.
+    size : int
+        Thumbnail side in pixels.
+
+    Returns
+    -------
+    Figure
+        Two panels: the dendrogram (its y axis: merge height) and the strip
+        of thumbnails in leaf order.
+    """
+    from scipy.cluster.hierarchy import dendrogram
+
+    n = len(images)
+    strip_h = 0.9 * width / n  # square thumbnails across 90 % of the width
+    fig = plt.figure(figsize=(width, height + strip_h + 1.4))
+    total = height + strip_h + 1.4
+    ax = fig.add_axes((0.06, (strip_h + 1.4) / total, 0.9, (height - 0.4) / total))
+    strip = fig.add_axes((0.06, 1.4 / total, 0.9, strip_h / total))
+    threshold = tree[-n_clusters + 1, 2] if n_clusters and n_clusters > 1 else None
+    leaves = dendrogram(tree, ax=ax, no_labels=True, color_threshold=threshold)["leaves"]
+    ax.set_xticks([])
+    strip.imshow(np.concatenate([thumbnail(images[i], size) for i in leaves], axis=1), aspect="auto")
+    strip.set_xticks(size * (np.arange(n) + 0.5), [labels[i] for i in leaves], rotation=90, fontsize=9)
+    strip.set_yticks([])
+    return fig

@@ -272,6 +272,36 @@ def test_load_images_corrupt_file_raises_naming_it(image_folder):
             load_images(image_folder)
 
 
+def test_load_images_lists_every_bad_file_at_once(image_folder):
+    (image_folder / "bad.png").write_bytes(b"this is not a PNG at all" * 4)
+    (image_folder / "worse.jpg").write_bytes(b"nor is this a JPEG" * 4)
+    Image.fromarray(np.zeros((8, 8), dtype=np.uint8)).save(image_folder / "black.png")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        with pytest.raises(ImageReadError, match="3 of 8 image files") as info:
+            load_images(image_folder)
+    message = str(info.value)
+    assert "bad.png" in message and "worse.jpg" in message and "black.png" in message
+    assert "entirely black" in message
+
+
+def test_load_images_skip_keeps_the_good_files(image_folder):
+    (image_folder / "bad.png").write_bytes(b"this is not a PNG at all" * 4)
+    with pytest.warns(UserWarning) as record:
+        images = load_images(image_folder, on_error="skip")
+    messages = [str(w.message) for w in record]
+    assert len(messages) == 2 and "notes.txt" in messages[0] and "bad.png" in messages[1]
+    assert images.names == ["a_photo.jpg", "b_rgb.png", "c_gray.png", "d_rgba.png", "e_16bit.png"]
+    with pytest.raises(ValueError, match="on_error"):
+        load_images(image_folder, on_error="ignore")
+
+
+def test_load_images_relative_folder_error_says_where_it_looked(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match=f"relative to the working folder {tmp_path}"):
+        load_images("data/own")
+
+
 def test_load_images_missing_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_images(tmp_path / "nowhere")
