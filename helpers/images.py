@@ -411,7 +411,7 @@ def load_images(
     images, names, problems = [], [], []
     for f in files:
         try:
-            images.append(_prepare(read_image(f), name=str(f), crop=crop, max_side=max_side))
+            images.append(load_image(f, crop=crop, max_side=max_side))
             names.append(str(f.relative_to(folder)))
         except ValueError as err:  # ImageReadError, or a file whose pixels as_rgb refuses
             problems.append(str(err))
