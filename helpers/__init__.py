@@ -11,12 +11,13 @@ vq          the k-means codebook, ``encode`` / ``decode`` / ``patchcode``, rates
 histograms  ``patchhist`` and histogram normalisations
 plotting    patch montages, images side by side, image grids
 evaluation  retrieval, clustering and classification scores of descriptors
+descriptors histograms at chosen positions, one score sheet for comparing variants
 compression JPEG and VQ rate-distortion
 streaming   large folders in bounded memory
 widgets     sliders that work in live sessions and under nbval
 """
 
-from . import compression, evaluation, streaming, widgets
+from . import compression, descriptors, evaluation, streaming, widgets
 from .histograms import HIST_NORMS, colour_hists, normalize_hists, patchhist, patchhists
 from .images import COLLECTION, ImageList, ImageReadError, as_rgb, crop_black, load_images, load_tiles, read_image
 from .patches import NORMS, ZCA, corner_positions, grid_positions, patches, patches_at, pnorm, sample_patches
@@ -48,6 +49,7 @@ __all__ = [
     "corner_positions",
     "crop_black",
     "decode",
+    "descriptors",
     "dendrogram_thumbnails",
     "encode",
     "evaluation",
