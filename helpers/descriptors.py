@@ -26,7 +26,7 @@ import numpy as np
 from sklearn.cluster import MiniBatchKMeans
 
 from . import evaluation
-from .histograms import normalize_hists
+from .histograms import count_codes, normalize_hists
 from .patches import ZCA, patches_at
 from .vq import check_codebook
 
@@ -68,21 +68,12 @@ def code_hists(patch_stacks: Sequence[np.ndarray], km: MiniBatchKMeans, *, white
     >>> bool(np.array_equal(code_hists([patches(im) for im in images], km), patchhists(images, km)))
     True
     """
-    k = len(km.cluster_centers_)
-    out = np.zeros((len(patch_stacks), k))
+    out = np.zeros((len(patch_stacks), len(km.cluster_centers_)))
     for i, p in enumerate(patch_stacks):
-        p = np.asarray(p)
-        if len(p) == 0:
-            continue
-        if whiten is not None:
-            p = whiten.transform(p)
-        flat = p.reshape(len(p), -1).astype(km.cluster_centers_.dtype, copy=False)
-        if flat.shape[1] != km.cluster_centers_.shape[1]:
-            raise ValueError(
-                f"codebook mismatch: code vectors have {km.cluster_centers_.shape[1]} values, "
-                f"the patches of stack {i} have {flat.shape[1]}"
-            )
-        out[i] = np.bincount(km.predict(flat), minlength=k)
+        try:
+            out[i] = count_codes(p, km, whiten=whiten)
+        except ValueError as err:
+            raise ValueError(f"stack {i}: {err}") from None
     return out
 
 

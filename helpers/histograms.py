@@ -15,7 +15,7 @@ from sklearn.cluster import MiniBatchKMeans
 from .patches import ZCA, corner_positions, grid_positions, patches_at
 from .vq import check_codebook
 
-__all__ = ["HIST_NORMS", "colour_hists", "normalize_hists", "patchhist", "patchhists"]
+__all__ = ["HIST_NORMS", "colour_hists", "count_codes", "normalize_hists", "patchhist", "patchhists"]
 
 #: The histogram normalisations :func:`normalize_hists` knows.
 HIST_NORMS = ("counts", "l1", "l2", "sqrt", "tfidf")
@@ -57,20 +57,44 @@ def patchhist(
         Counts; they sum to the number of patches of the image.
     """
     check_codebook(km, r, 3 if norm == "rgb" else 1)
-    k = len(km.cluster_centers_)
     if where == "grid":
         positions = grid_positions(np.shape(image), r, step)
     elif where == "corners":
         positions = corner_positions(image, r)
     else:
         raise ValueError(f"where must be 'grid' or 'corners', got {where!r}")
-    p = patches_at(image, positions, r, norm)
+    return count_codes(patches_at(image, positions, r, norm), km, whiten=whiten)
+
+
+def count_codes(p: np.ndarray, km: MiniBatchKMeans, *, whiten: ZCA | None = None) -> np.ndarray:
+    """Histogram of the codes of patches already cut and normalised: ONE ``predict``, one ``bincount``.
+
+    The counting step of :func:`patchhist`, for patches from anywhere (e.g.
+    cut once and coded with several codebooks).
+
+    Parameters
+    ----------
+    p : ndarray, shape (n, r, r) or (n, r, r, 3); n may be 0
+    km : fitted codebook of patches of that size
+    whiten : ZCA, optional
+        Applied to the patches first (the codebook must have been fitted on
+        whitened patches too).
+
+    Returns
+    -------
+    ndarray, shape (K,), float64
+        Counts; they sum to ``n``.
+    """
+    k, d = km.cluster_centers_.shape
+    p = np.asarray(p)
     if len(p) == 0:
         return np.zeros(k)
     if whiten is not None:
         p = whiten.transform(p)
-    codes = km.predict(p.reshape(len(p), -1).astype(km.cluster_centers_.dtype, copy=False))
-    return np.bincount(codes, minlength=k).astype(np.float64)
+    flat = p.reshape(len(p), -1).astype(km.cluster_centers_.dtype, copy=False)
+    if flat.shape[1] != d:
+        raise ValueError(f"codebook mismatch: code vectors have {d} values, the patches have {flat.shape[1]}")
+    return np.bincount(km.predict(flat), minlength=k).astype(np.float64)
 
 
 def patchhists(

@@ -84,7 +84,9 @@ def test_code_hists_whitened_and_empty_stack(images):
 
 
 def test_code_hists_size_mismatch_raises(codebook8):
-    with pytest.raises(ValueError, match="code vectors have 64 values, the patches of stack 0 have 36"):
+    with pytest.raises(
+        ValueError, match="stack 0: codebook mismatch: code vectors have 64 values, the patches have 36"
+    ):
         code_hists([np.zeros((3, 6, 6), dtype=np.float32)], codebook8)
 
 

@@ -165,3 +165,16 @@ def test_normalize_properties(h):
     # every normalisation keeps which codes are used
     for out in (l1, sq, l2, tfidf):
         np.testing.assert_array_equal(out > 0, h > 0)
+
+
+def test_count_codes_counts_each_patch_once(codebook8, gray_patches8):
+    from helpers.histograms import count_codes
+
+    p = gray_patches8[:50]
+    counts = count_codes(p, codebook8)
+    assert counts.shape == (len(codebook8.cluster_centers_),) and counts.sum() == 50
+    expected = np.bincount(codebook8.predict(p.reshape(50, -1)), minlength=len(codebook8.cluster_centers_))
+    np.testing.assert_array_equal(counts, expected)
+    assert count_codes(p[:0], codebook8).sum() == 0
+    with pytest.raises(ValueError, match="codebook mismatch: code vectors have 64 values, the patches have 36"):
+        count_codes(np.zeros((3, 6, 6), dtype=np.float32), codebook8)
