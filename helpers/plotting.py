@@ -9,6 +9,7 @@ notebooks stay light.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -192,13 +193,29 @@ def describe_figure(fig: plt.Figure) -> str:
     return f"[figure: {', '.join(titles)}]" if titles else f"[figure with {len(fig.axes)} panel(s)]"
 
 
-def notebook_setup(dpi: int = 72) -> None:
-    """Set up a notebook's figures: small (``dpi``), and shown without a ``<Figure ...>`` repr.
+def notebook_setup(dpi: int = 72, threads: int | None = 1) -> None:
+    """Set up a notebook: small figures without a ``<Figure ...>`` repr, and steady thread use.
 
     Inline figures normally carry the text ``<Figure size 432x288 with 1 Axes>``
     next to the picture; this replaces it with the figure's panel titles
     (:func:`describe_figure`), which says what the figure shows.
+
+    ``threads`` limits the BLAS and OpenMP threads of numpy, scipy and
+    scikit-learn (:func:`threadpoolctl.threadpool_limits`). The problems in
+    these notebooks are small: one thread is about as fast as two on an idle
+    machine, while several threads that wait for each other can make a
+    k-means fit ten times slower when the machine is busy with anything else.
+    The printed results do not depend on it (checked with 1, 2 and 4 threads).
+    ``None`` leaves the libraries' defaults (``OMP_NUM_THREADS`` etc.), and so
+    does setting the environment variable ``HELPERS_THREADS=default``, which
+    is how the thread-count check of the README runs the notebooks.
     """
+    if os.environ.get("HELPERS_THREADS", "").lower() == "default":
+        threads = None
+    if threads is not None:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=threads)
     try:
         from IPython import get_ipython
     except ImportError:
