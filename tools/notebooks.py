@@ -36,6 +36,10 @@ GALLERY_FIGURES = (
     "04-distance-heatmap",
     "05-dendrogram",
     "05-cluster-grid",
+    "06-normalization-codebooks",
+    "07-rate-distortion",
+    "08-retrieval-heatmap",
+    "09-grid-vs-corners",
 )
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
