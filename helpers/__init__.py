@@ -13,13 +13,23 @@ plotting    patch montages, images side by side, image grids
 evaluation  retrieval, clustering and classification scores of descriptors
 descriptors histograms at chosen positions, one score sheet for comparing variants
 compression JPEG and VQ rate-distortion
-streaming   large folders in bounded memory
+streaming   large folders in bounded memory: describe_folder, fit_codebook_folder
 widgets     sliders that work in live sessions and under nbval
 """
 
 from . import compression, descriptors, evaluation, streaming, widgets
 from .histograms import HIST_NORMS, colour_hists, normalize_hists, patchhist, patchhists
-from .images import COLLECTION, ImageList, ImageReadError, as_rgb, crop_black, load_images, load_tiles, read_image
+from .images import (
+    COLLECTION,
+    ImageList,
+    ImageReadError,
+    as_rgb,
+    crop_black,
+    load_image,
+    load_images,
+    load_tiles,
+    read_image,
+)
 from .patches import NORMS, ZCA, corner_positions, grid_positions, patches, patches_at, pnorm, sample_patches
 from .plotting import (
     dendrogram_thumbnails,
@@ -56,6 +66,7 @@ __all__ = [
     "fit_codebook",
     "grid_positions",
     "image_grid",
+    "load_image",
     "load_images",
     "load_tiles",
     "normalize_hists",

@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.cluster import MiniBatchKMeans
 
 from .patches import ZCA, corner_positions, grid_positions, patches_at
-from .vq import check_codebook
+from .vq import check_codebook, nearest_codes
 
 __all__ = ["HIST_NORMS", "colour_hists", "count_codes", "normalize_hists", "patchhist", "patchhists"]
 
@@ -34,7 +34,7 @@ def patchhist(
     """Histogram of the codes of an image's grid patches.
 
     The lecture's ``patchhist``: all patches of :func:`helpers.patches`
-    (half-overlapping by default), their codes from ONE ``km.predict``, then
+    (half-overlapping by default), their codes from ONE ``nearest_codes`` call, then
     counted with :func:`numpy.bincount` (the lecture uses a ``Counter`` and a
     loop, and reads the global ``km``).
 
@@ -67,7 +67,7 @@ def patchhist(
 
 
 def count_codes(p: np.ndarray, km: MiniBatchKMeans, *, whiten: ZCA | None = None) -> np.ndarray:
-    """Histogram of the codes of patches already cut and normalised: ONE ``predict``, one ``bincount``.
+    """Histogram of the codes of patches already cut and normalised: ONE ``nearest_codes``, one ``bincount``.
 
     The counting step of :func:`patchhist`, for patches from anywhere (e.g.
     cut once and coded with several codebooks).
@@ -94,7 +94,7 @@ def count_codes(p: np.ndarray, km: MiniBatchKMeans, *, whiten: ZCA | None = None
     flat = p.reshape(len(p), -1).astype(km.cluster_centers_.dtype, copy=False)
     if flat.shape[1] != d:
         raise ValueError(f"codebook mismatch: code vectors have {d} values, the patches have {flat.shape[1]}")
-    return np.bincount(km.predict(flat), minlength=k).astype(np.float64)
+    return np.bincount(nearest_codes(flat, km), minlength=k).astype(np.float64)
 
 
 def patchhists(

@@ -74,7 +74,25 @@ def pnorm(p: np.ndarray, norm: str = "gray") -> np.ndarray:
         return p
     if norm not in NORMS:
         raise ValueError(f"unknown norm {norm!r}; choose one of {NORMS}")
-    g = p.mean(axis=-1)
+    return _normalize_gray(p.mean(axis=-1), norm)
+
+
+def _gray(image: np.ndarray) -> np.ndarray:
+    """``image.mean(axis=2)`` in float32, bit for bit, about ten times faster.
+
+    NumPy's mean adds the three channels in order, then divides by the count
+    (an ``intp``, so the division is done in float64 and rounded to float32);
+    this does the same with whole-image additions instead of a reduction over
+    an axis of length 3, which NumPy handles slowly.
+    """
+    image = np.asarray(image, dtype=np.float32)
+    total = image[..., 0] + image[..., 1]
+    total += image[..., 2]
+    return np.true_divide(total, np.intp(3), out=total, casting="unsafe")
+
+
+def _normalize_gray(g: np.ndarray, norm: str) -> np.ndarray:
+    """The steps of :func:`pnorm` after the mean over the colour channels; ``g`` has shape (..., r, r)."""
     if norm == "gray":
         return g
     g = g - g.mean(axis=(-2, -1), keepdims=True)
@@ -220,9 +238,15 @@ def patches_at(image: np.ndarray, positions: np.ndarray, r: int = 8, norm: str =
         if len(positions):
             raise ValueError(f"image of {h} x {w} is smaller than the patch size {r}")
         return pnorm(np.empty((0, r, r, 3), dtype=np.float32), norm)
-    windows = sliding_window_view(image, (r, r), axis=(0, 1))  # (h-r+1, w-r+1, 3, r, r), a view
-    stack = windows[positions[:, 0], positions[:, 1]].transpose(0, 2, 3, 1)  # (n, r, r, 3), a copy
-    return pnorm(stack, norm)
+    if norm == "rgb":
+        windows = sliding_window_view(image, (r, r), axis=(0, 1))  # (h-r+1, w-r+1, 3, r, r), a view
+        return pnorm(windows[positions[:, 0], positions[:, 1]].transpose(0, 2, 3, 1), norm)  # (n, r, r, 3), a copy
+    if norm not in NORMS:
+        raise ValueError(f"unknown norm {norm!r}; choose one of {NORMS}")
+    # pnorm's mean over the colour channels, taken once per pixel instead of once per patch and pixel:
+    # the same numbers, with less work (patches overlap) and one channel to copy instead of three.
+    windows = sliding_window_view(_gray(image), (r, r))  # (h-r+1, w-r+1, r, r), a view
+    return _normalize_gray(windows[positions[:, 0], positions[:, 1]], norm)  # (n, r, r), a copy
 
 
 def patches(image: np.ndarray, r: int = 8, step: int | None = None, norm: str = "gray") -> np.ndarray:

@@ -9,11 +9,15 @@ nearest code vector (``encode``); decoding puts the code vectors back
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from skimage.util import view_as_blocks
 from sklearn.cluster import MiniBatchKMeans
+from threadpoolctl import ThreadpoolController
 
-from .patches import _check_image, _check_rs, pnorm
+from .patches import NORMS, _check_image, _check_rs, _gray, _normalize_gray, pnorm
 
 __all__ = [
     "bits_per_pixel",
@@ -23,6 +27,7 @@ __all__ = [
     "decode",
     "encode",
     "fit_codebook",
+    "nearest_codes",
     "patchcode",
 ]
 
@@ -73,6 +78,86 @@ def fit_codebook(
     return km.fit(patches.reshape(len(patches), -1))
 
 
+def nearest_codes(X: np.ndarray, km: MiniBatchKMeans, *, chunk: int = 512, n_threads: int | None = None) -> np.ndarray:
+    """Index of the nearest code vector of each row of ``X``: ``km.predict(X)``, faster.
+
+    The squared distance :math:`\\lVert x - c_k \\rVert^2` differs from
+    :math:`\\lVert c_k \\rVert^2 - 2\\, x \\cdot c_k` by :math:`\\lVert x \\rVert^2`,
+    which is the same for every k, so the nearest code vector is the argmin
+    of the latter: one matrix product per block of rows. scikit-learn's
+    ``predict`` computes exactly these numbers (same formula, same rounding)
+    with a scalar argmin per row; here each block of ``chunk`` rows is one
+    single-threaded BLAS matrix product and a vectorised argmin, and the
+    blocks are shared out among ``n_threads`` threads: the same codes, about
+    twice as fast. Written by hand because scikit-learn has no faster public
+    route to them. Memory: one ``chunk x K`` block of distances per thread.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+        Converted to the dtype of the code vectors (as ``predict`` would).
+    km : fitted codebook with ``cluster_centers_`` of shape (K, d)
+    chunk : int
+        Rows per matrix product.
+    n_threads : int, optional
+        Threads; default: as many as BLAS is set to use (e.g. by
+        ``OPENBLAS_NUM_THREADS`` or :func:`threadpoolctl.threadpool_limits`).
+
+    Returns
+    -------
+    ndarray, shape (n,), int32
+
+    Examples
+    --------
+    >>> from sklearn.cluster import KMeans
+    >>> X = np.random.default_rng(0).random((5000, 16), dtype=np.float32)
+    >>> km = KMeans(8, n_init=1, random_state=0).fit(X)
+    >>> bool(np.array_equal(nearest_codes(X, km), km.predict(X)))
+    True
+    """
+    centers = km.cluster_centers_
+    X = np.asarray(X, dtype=centers.dtype)
+    if X.ndim != 2 or X.shape[1] != centers.shape[1]:
+        raise ValueError(f"expected rows of {centers.shape[1]} values (the code vectors' length), got shape {X.shape}")
+    minus_2c_t = (-2 * centers).T  # exact (a power of two), so the products round as scikit-learn's do
+    sq_norms = np.einsum("ij,ij->i", centers, centers)  # as sklearn.utils.extmath.row_norms, bit for bit
+    codes = np.empty(len(X), dtype=np.int32)
+    buffers = threading.local()  # one block of distances per thread, reused for each of its chunks
+
+    def assign(start: int) -> None:
+        if not hasattr(buffers, "block"):
+            buffers.block = np.empty((min(chunk, len(X)), len(centers)), dtype=centers.dtype)
+        x = X[start : start + chunk]
+        d = buffers.block[: len(x)]
+        np.matmul(x, minus_2c_t, out=d)
+        d += sq_norms
+        codes[start : start + len(x)] = d.argmin(axis=1)
+
+    blas = _blas()
+    if n_threads is None:
+        n_threads = min((lib.num_threads for lib in blas.lib_controllers), default=1)
+    starts = range(0, len(X), chunk)
+    n_threads = max(1, min(n_threads, len(starts)))
+    if n_threads == 1:
+        for start in starts:
+            assign(start)
+    else:  # chunks go to whichever thread is free, so a thread slowed by other work takes fewer
+        with blas.limit(limits=1), ThreadPoolExecutor(n_threads) as pool:
+            list(pool.map(assign, starts))
+    return codes
+
+
+def _blas() -> ThreadpoolController:
+    """The BLAS libraries loaded in this process (cached: finding them takes a millisecond)."""
+    global _BLAS
+    if _BLAS is None:
+        _BLAS = ThreadpoolController().select(user_api="blas")
+    return _BLAS
+
+
+_BLAS: ThreadpoolController | None = None
+
+
 def _patch_shape(d: int) -> tuple[int, int]:
     """(r, channels) of a code vector of length d: r*r gray or r*r*3 colour."""
     for channels in (1, 3):
@@ -115,12 +200,14 @@ def check_codebook(km: MiniBatchKMeans, r: int, channels: int = 1) -> None:
 
 
 def _blocks(image: np.ndarray, r: int) -> tuple[np.ndarray, tuple[int, int]]:
-    """Non-overlapping r x r blocks covering the image, edge-padded; (nby, nbx, r, r, 3)."""
-    image = _check_image(image)
+    """Non-overlapping r x r blocks covering the image, edge-padded: (nby, nbx, r, r, 3), or (nby, nbx, r, r) if 2-D."""
+    image = _check_image(image) if np.ndim(image) != 2 else image
     h, w = image.shape[:2]
     nby, nbx = -(-h // r), -(-w // r)
-    padded = np.pad(image, ((0, nby * r - h), (0, nbx * r - w), (0, 0)), mode="edge")
-    return view_as_blocks(padded, (r, r, 3)).reshape(nby, nbx, r, r, 3), (nby, nbx)
+    pad = ((0, nby * r - h), (0, nbx * r - w)) + ((0, 0),) * (image.ndim - 2)
+    padded = np.pad(image, pad, mode="edge")
+    block = (r, r) + image.shape[2:]
+    return view_as_blocks(padded, block).reshape((nby, nbx) + block), (nby, nbx)
 
 
 def block_means(image: np.ndarray, r: int = 8) -> np.ndarray:
@@ -140,7 +227,7 @@ def encode(image: np.ndarray, km: MiniBatchKMeans, r: int = 8, norm: str = "gray
     The image is cut into non-overlapping blocks; where its size is not a
     multiple of ``r`` it is padded at the bottom and right by repeating the
     edge pixels, so that every pixel is coded. All blocks go to ONE
-    ``km.predict`` call (the lecture calls ``predict`` once per patch).
+    :func:`nearest_codes` call (the lecture calls ``km.predict`` once per patch).
 
     Parameters
     ----------
@@ -157,9 +244,15 @@ def encode(image: np.ndarray, km: MiniBatchKMeans, r: int = 8, norm: str = "gray
     """
     _check_rs(r, 1)
     check_codebook(km, r, 3 if norm == "rgb" else 1)
-    blocks, grid = _blocks(image, r)
-    flat = pnorm(blocks, norm).reshape(grid[0] * grid[1], -1)
-    return km.predict(flat.astype(km.cluster_centers_.dtype, copy=False)).reshape(grid)
+    if norm == "rgb":
+        blocks, grid = _blocks(image, r)
+        flat = pnorm(blocks, norm).reshape(grid[0] * grid[1], -1)
+    else:  # pnorm's mean over the colour channels, once per pixel (the same numbers, as in patches_at)
+        if norm not in NORMS:
+            raise ValueError(f"unknown norm {norm!r}; choose one of {NORMS}")
+        gray, grid = _blocks(_gray(_check_image(image)), r)
+        flat = _normalize_gray(np.ascontiguousarray(gray), norm).reshape(grid[0] * grid[1], -1)
+    return nearest_codes(flat, km).reshape(grid)
 
 
 def decode(
@@ -201,7 +294,7 @@ def decode(
 def patchcode(image: np.ndarray, km: MiniBatchKMeans, r: int = 8, norm: str = "gray") -> np.ndarray:
     """VQ-compress an image: replace every r x r block by its nearest code vector.
 
-    The lecture's ``patchcode``, with one ``predict`` for the whole image and
+    The lecture's ``patchcode``, with one nearest-code search for the whole image and
     without its stray global ``i``. The reconstruction has the image's own
     size (see :func:`encode` for the edge padding, cropped away again here).
 

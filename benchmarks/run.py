@@ -1,0 +1,237 @@
+"""Time the lecture's code against ``helpers``, in one process, on the same images and codebook.
+
+    python benchmarks/run.py              # what `make bench` runs
+    python benchmarks/run.py --repeat 3   # fewer repetitions
+    python benchmarks/run.py --strict     # exit with status 1 if a target is missed
+
+Steps: load the bundled collection (21 images) and fit one codebook (K = 1024,
+8 x 8 gray patches); check that the lecture's code (``lecture.py``) and
+``helpers`` give the same results on the patches both see; then time each step
+(one warm-up run, then ``--repeat`` runs, the two sides alternating; medians) and print a Markdown table
+of times and ratios, the histogram step's throughput, and the machine's
+single-precision matrix-multiply peak for scale.
+
+What is compared. The lecture's grid ``range(0, h - r, step)`` misses the last
+row and column of positions; ``helpers`` reaches the edges, so it handles a
+few more patches per image (printed). The agreement checks use the positions
+both see: ``helpers`` on the image cropped to the part the lecture's grid
+covers has exactly the lecture's positions. The timings use each side as it is
+used, on the full images: ``helpers`` does that little extra work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import lecture
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
+
+import helpers
+
+K = 1024
+R = 8
+STEP = R // 2
+PSHAPE = [R, R]
+TARGETS = {"extraction": 5.0, "patchcode": 50.0, "patchhist": 5.0}
+PEAK_FRACTION = 1 / 3
+
+
+def lecture_cover(shape: tuple[int, ...], step: int, r: int = R) -> tuple[int, int]:
+    """Height and width of the part of an image that the lecture's grid ``range(0, n - r, step)`` covers."""
+
+    def cover(n: int) -> int:
+        starts = range(0, n - r, step)
+        return starts[-1] + r if len(starts) else 0
+
+    return cover(shape[0]), cover(shape[1])
+
+
+def median_times(lecture_step: Callable[[], object], helpers_step: Callable[[], object], repeat: int):
+    """Median wall-clock seconds of each of two functions: one warm-up call each, then ``repeat`` alternating calls.
+
+    Alternating keeps a change in the machine's load from favouring one side.
+    """
+    lecture_step()
+    helpers_step()
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeat):
+        for function, record in ((lecture_step, times[0]), (helpers_step, times[1])):
+            start = time.perf_counter()
+            function()
+            record.append(time.perf_counter() - start)
+    return statistics.median(times[0]), statistics.median(times[1])
+
+
+def median_time(function: Callable[[], object], repeat: int) -> float:
+    """Median wall-clock seconds of ``repeat`` calls, after one warm-up call."""
+    function()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def machine() -> str:
+    """One line on the CPU, cores, memory, BLAS and load."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+        with open("/proc/meminfo") as f:
+            mem = f"{int(f.readline().split()[1]) / 2**20:.0f} GB RAM"
+    except (OSError, StopIteration):
+        mem = "RAM unknown"
+    blas = [
+        f"{i['internal_api']} {i.get('version')} ({i.get('architecture')}, {i['num_threads']} threads)"
+        for i in threadpool_info()
+        if i["user_api"] == "blas"
+    ]
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (
+        f"{cpu}, {os.cpu_count()} logical cores, {mem}; Python {platform.python_version()}, "
+        f"NumPy {np.__version__}, BLAS: {blas[0] if blas else 'unknown'}; load average {load}"
+    )
+
+
+def check_agreement(images: helpers.ImageList, km, probe: np.ndarray) -> tuple[int, int]:
+    """Assert that the lecture's code and helpers agree on the patches both see; return the patch counts."""
+    n_lecture = n_helpers = 0
+    for name, image in zip(images.names, images, strict=True):
+        h, w = lecture_cover(image.shape, STEP)
+        common = image[:h, :w]  # helpers' grid on this crop = the lecture's positions
+        theirs = np.array(list(lecture.patches(image)))
+        ours = helpers.patches(common, R, STEP)
+        assert np.array_equal(theirs, ours), f"{name}: the patches differ"
+        assert np.array_equal(lecture.patchhist(image, km), helpers.patchhist(common, km, R, STEP)), (
+            f"{name}: the code histograms of the same patches differ"
+        )
+        n_lecture += len(theirs)
+        n_helpers += len(helpers.grid_positions(image.shape, R, STEP))
+    h, w = lecture_cover(probe.shape, R, R)
+    theirs = lecture.patchcode(probe, km, PSHAPE)
+    ours = helpers.patchcode(probe, km, R)
+    assert np.array_equal(theirs[:h, :w], ours[:h, :w]), "patchcode: the blocks got different code vectors"
+    return n_lecture, n_helpers
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs per step, after one warm-up (default 5)")
+    parser.add_argument("--strict", action="store_true", help="exit with status 1 if a target is missed")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    print(f"machine: {machine()}")
+    fast = "with" if hasattr(helpers.vq, "nearest_codes") else "without"
+    print(f"helpers: {Path(helpers.__file__).parent} ({fast} vq.nearest_codes)")
+    if os.getloadavg()[0] >= 0.5 * (os.cpu_count() or 1):
+        print(
+            "note: other processes are using much of the CPU (load average above); helpers uses every core, "
+            "the lecture's Python loops one, so the ratios come out lower than on a quiet machine"
+        )
+
+    images = helpers.load_images()
+    probe_name = "astronaut"
+    probe = images[images.names.index(probe_name)]
+    t = time.perf_counter()
+    with threadpool_limits(limits=1, user_api="openmp"):  # see fit_codebook_folder: faster on a busy machine
+        km = helpers.fit_codebook(helpers.sample_patches(images, 70000, R, seed=0), k=K, seed=0)
+    print(f"codebook: K = {K}, {R} x {R} gray patches, fitted in {time.perf_counter() - t:.1f} s (not timed below)")
+
+    t = time.perf_counter()
+    n_lecture, n_helpers = check_agreement(images, km, probe)
+    print(
+        f"agreement ({time.perf_counter() - t:.1f} s): on all {len(images)} images, the lecture's {n_lecture} patches "
+        "equal helpers' patches at the same positions, with equal code histograms; patchcode of "
+        f"{probe_name} gives the same code vector in every block both code"
+    )
+
+    d = R * R
+    blocks_lecture = len(range(0, probe.shape[0] - R, R)) * len(range(0, probe.shape[1] - R, R))
+    blocks_helpers = -(-probe.shape[0] // R) * -(-probe.shape[1] // R)
+    n = args.repeat
+    rows = [
+        (
+            "extraction",
+            f"patch extraction, {len(images)} images ({n_lecture} / {n_helpers} patches)",
+            *median_times(
+                lambda: lecture.extract(images, n_lecture, PSHAPE),
+                lambda: np.concatenate([helpers.patches(im, R, STEP) for im in images]),
+                n,
+            ),
+        ),
+        (
+            "patchcode",
+            f"`patchcode`, {probe_name} {probe.shape[0]} x {probe.shape[1]}, K = {K} "
+            f"({blocks_lecture} / {blocks_helpers} blocks)",
+            *median_times(lambda: lecture.patchcode(probe, km, PSHAPE), lambda: helpers.patchcode(probe, km, R), n),
+        ),
+        (
+            "patchhist",
+            f"`patchhist`, {len(images)} images, K = {K}",
+            *median_times(
+                lambda: [lecture.patchhist(im, km) for im in images], lambda: helpers.patchhists(images, km, R, STEP), n
+            ),
+        ),
+    ]
+    size = 4096
+    rng = np.random.default_rng(0)
+    a, b = rng.random((size, size), dtype=np.float32), rng.random((size, size), dtype=np.float32)
+    peak = 2 * size**3 / median_time(lambda: np.dot(a, b), n) / 1e9
+
+    print()
+    print(
+        f"Median of {n} runs after a warm-up, the two sides alternating; ratio = lecture code / helpers; "
+        "first / second count: lecture / helpers."
+    )
+    print()
+    print("| step | lecture code | helpers | ratio | target | met |")
+    print("|---|---:|---:|---:|---:|:---:|")
+    missed = 0
+    for key, label, theirs, ours in rows:
+        ratio = theirs / ours
+        met = ratio >= TARGETS[key]
+        missed += not met
+        print(
+            f"| {label} | {theirs:.3f} s | {ours:.4f} s | {ratio:.1f}x | >= {TARGETS[key]:.0f}x | "
+            f"{'yes' if met else 'NO'} |"
+        )
+    t_hist = rows[2][3]
+    flops = 2 * n_helpers * K * d
+    gflops = flops / t_hist / 1e9
+    fraction = gflops / peak
+    met = fraction >= PEAK_FRACTION
+    missed += not met
+    print()
+    print(
+        f"histogram step (helpers.patchhist over the {len(images)} images, {n_helpers} patches): "
+        f"{len(images) / t_hist:.1f} images/s, {gflops:.1f} GFLOP/s of nearest-code search (2 * patches * K * {d}); "
+        f"lecture code: {len(images) / rows[2][2]:.1f} images/s, {2 * n_lecture * K * d / rows[2][2] / 1e9:.1f} GFLOP/s"
+    )
+    blas_threads = max((i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"), default=0)
+    print(
+        f"single-precision matrix-multiply peak (np.dot of two {size} x {size} float32 matrices, "
+        f"{blas_threads} BLAS threads): {peak:.1f} GFLOP/s"
+    )
+    print(
+        f"the histogram step runs at {100 * fraction:.0f} % of that peak "
+        f"(target >= {100 * PEAK_FRACTION:.0f} %: {'met' if met else 'NOT MET'})"
+    )
+    print(
+        f"\nload average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}; "
+        f"total {time.perf_counter() - started:.0f} s"
+    )
+    return 1 if (missed and args.strict) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
