@@ -27,13 +27,12 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 
 import numpy as np
+from run import median_time  # benchmarks/run.py, next to this script
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from helpers import images as helpers_images
@@ -44,17 +43,6 @@ PARTITIONS_PER_WORKER = 8
 #: Setting it also turns off glibc's adaptive mmap threshold, so every large array is a fresh mmap, and its
 #: pages fault in again for each image. These values let a worker keep and reuse freed memory, like any process.
 KEEP_FREED_MEMORY = {"MALLOC_TRIM_THRESHOLD_": 2**27, "MALLOC_MMAP_THRESHOLD_": 2**25}
-
-
-def median_time(function: Callable[[], object], repeat: int) -> float:
-    """Median wall-clock seconds of ``repeat`` calls, after one warm-up call."""
-    function()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def dask_runs(folder: str, km, reference: np.ndarray, repeat: int, processes: bool, keep_freed: bool = False):

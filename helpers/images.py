@@ -333,6 +333,30 @@ def image_files(path: str | Path, *, recursive: bool = False) -> tuple[list[Path
     return images, others
 
 
+def folder_image_files(path: str | Path, *, recursive: bool = False) -> list[Path]:
+    """The image files of a folder, sorted; warns once naming the other files.
+
+    What :func:`load_images` and :func:`helpers.streaming.describe_folder`
+    read: :func:`image_files`, with one ``UserWarning`` naming every file
+    skipped because it is not an image.
+
+    Raises
+    ------
+    FileNotFoundError, NotADirectoryError
+        If the folder does not exist or is a file.
+    ValueError
+        If the folder holds no image file.
+    """
+    folder = Path(path)
+    files, others = image_files(folder, recursive=recursive)
+    if others:
+        listed = ", ".join(str(p.relative_to(folder)) for p in others)
+        warnings.warn(f"skipped {len(others)} file(s) in {folder} that are not images: {listed}", stacklevel=3)
+    if not files:
+        raise ValueError(f"no image files in {folder} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
+    return files
+
+
 def load_images(
     path: str | Path | None = None,
     *,
@@ -402,12 +426,7 @@ def load_images(
             [name for name, _, _ in COLLECTION],
         )
     folder = Path(path)
-    files, others = image_files(folder, recursive=recursive)
-    if others:
-        listed = ", ".join(str(p.relative_to(folder)) for p in others)
-        warnings.warn(f"skipped {len(others)} file(s) in {folder} that are not images: {listed}", stacklevel=2)
-    if not files:
-        raise ValueError(f"no image files in {folder} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
+    files = folder_image_files(folder, recursive=recursive)
     images, names, problems = [], [], []
     for f in files:
         try:

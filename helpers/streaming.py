@@ -31,7 +31,7 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from .histograms import patchhist
-from .images import ImageList, image_files, load_image, load_images
+from .images import ImageList, folder_image_files, image_files, load_image, load_images
 from .patches import _check_rs, grid_positions, patches_at
 from .vq import check_codebook
 
@@ -260,12 +260,7 @@ def describe_folder(
     ((3, 8), ['img00000.png', 'img00001.png', 'img00002.png'], {})
     """
     folder = Path(path)
-    files, others = image_files(folder, recursive=recursive)
-    if others:
-        listed = ", ".join(str(p.relative_to(folder)) for p in others)
-        warnings.warn(f"skipped {len(others)} file(s) in {folder} that are not images: {listed}", stacklevel=2)
-    if not files:
-        raise ValueError(f"no image files in {folder}")
+    files = folder_image_files(folder, recursive=recursive)
     return describe_files(files, km, r, step, norm, root=folder, crop=crop, max_side=max_side, progress=progress)
 
 
