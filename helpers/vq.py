@@ -9,6 +9,7 @@ nearest code vector (``encode``); decoding puts the code vectors back
 
 from __future__ import annotations
 
+import functools
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -147,15 +148,10 @@ def nearest_codes(X: np.ndarray, km: MiniBatchKMeans, *, chunk: int = 512, n_thr
     return codes
 
 
+@functools.cache
 def _blas() -> ThreadpoolController:
     """The BLAS libraries loaded in this process (cached: finding them takes a millisecond)."""
-    global _BLAS
-    if _BLAS is None:
-        _BLAS = ThreadpoolController().select(user_api="blas")
-    return _BLAS
-
-
-_BLAS: ThreadpoolController | None = None
+    return ThreadpoolController().select(user_api="blas")
 
 
 def _patch_shape(d: int) -> tuple[int, int]:
