@@ -1,201 +1,121 @@
-"""Tests of helpers.descriptors: hists_at, random_positions, scores, format_table."""
-
-import warnings
+"""helpers.descriptors and helpers.evaluation: histograms and measures, against their definitions."""
 
 import numpy as np
 import pytest
+from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.spatial.distance import squareform
+from sklearn.feature_extraction.text import TfidfTransformer
 
-from helpers import ZCA, corner_positions, fit_codebook, grid_positions, patchhists, sample_patches
-from helpers.descriptors import SCORE_KEYS, code_hists, format_table, hists_at, random_positions, scores
-
-# ---------------------------------------------------------------- hists_at
-
-
-def test_hists_at_grid_equals_patchhists(images, codebook8):
-    grids = [grid_positions(im.shape, 8, 4) for im in images]
-    np.testing.assert_array_equal(hists_at(images, grids, codebook8), patchhists(images, codebook8, r=8, step=4))
+import helpers
+from helpers import evaluation as ev
 
 
-def test_hists_at_corners_equals_patchhists_corners(images, codebook8):
-    corners = [corner_positions(im, 8) for im in images]
-    assert sum(len(c) for c in corners) > 0  # the test means something
-    np.testing.assert_array_equal(hists_at(images, corners, codebook8), patchhists(images, codebook8, where="corners"))
+def test_normalize_hists(rng):
+    H = rng.integers(0, 9, (5, 12)).astype(float)
+    H[2] = 0
+    freq = helpers.normalize_hists(H, "l1")
+    np.testing.assert_allclose(freq[[0, 1, 3, 4]].sum(axis=1), 1)
+    assert (freq[2] == 0).all()
+    np.testing.assert_allclose(helpers.normalize_hists(H, "sqrt") ** 2, freq)
+    np.testing.assert_allclose(np.linalg.norm(helpers.normalize_hists(H, "l2")[[0, 1]], axis=1), 1)
+    np.testing.assert_allclose(helpers.normalize_hists(H, "tfidf"), TfidfTransformer().fit_transform(H).toarray())
+    with pytest.raises(ValueError, match="unknown"):
+        helpers.normalize_hists(H, "max")
+    with pytest.raises(ValueError, match="negative"):
+        helpers.normalize_hists(-H, "l1")
 
 
-def test_hists_at_whitened_equals_patchhists_whitened(images):
-    data = sample_patches(images, 500, r=8, step=2, norm="standardize", seed=0)
-    zca = ZCA(eps=0.1).fit(data)
-    km = fit_codebook(zca.transform(data), k=8, seed=0, batch_size=256)
-    grids = [grid_positions(im.shape, 8) for im in images]
-    np.testing.assert_array_equal(
-        hists_at(images, grids, km, norm="standardize", whiten=zca),
-        patchhists(images, km, norm="standardize", whiten=zca),
-    )
+def test_colour_hists_count_pixels_per_colour_cell(rng):
+    image = rng.random((20, 30, 3))
+    cells = np.minimum((image * 4).astype(int), 3) @ [16, 4, 1]
+    expected = np.bincount(cells.ravel(), minlength=64) / 600
+    np.testing.assert_allclose(helpers.colour_hists([image])[0], expected)
 
 
-def test_hists_at_row_sums_and_empty_rows(images, codebook8):
-    positions = [
-        random_positions(images[0].shape, 7, seed=1),
-        np.empty((0, 2), dtype=int),
-        grid_positions(images[2].shape),
-    ]
-    h = hists_at(images, positions, codebook8)
-    assert h.shape == (3, 16)
-    assert h.dtype == np.float64
-    assert h.sum(axis=1).tolist() == [7.0, 0.0, float(len(positions[2]))]
+def test_colour_hists_of_a_gray_image_use_its_pixels_not_its_columns():
+    gray = np.tile(np.linspace(0, 1, 16), (4, 1))  # a 2-D image: 4 rows of a ramp
+    h = helpers.colour_hists([gray], bins=2)[0]
+    assert h[0] == 0.5 and h[7] == 0.5 and h.sum() == 1  # half black-ish, half white-ish, nothing coloured
 
 
-def test_hists_at_counts_match_predict(images, codebook8):
-    from helpers import patches_at
-
-    pos = random_positions(images[1].shape, 40, seed=3)
-    codes = codebook8.predict(patches_at(images[1], pos, 8).reshape(40, -1))
-    expected = np.bincount(codes, minlength=16)
-    np.testing.assert_array_equal(hists_at([images[1]], [pos], codebook8)[0], expected)
-
-
-def test_hists_at_validates_lengths_and_codebook(images, codebook8):
-    with pytest.raises(ValueError, match="3 images but 2 arrays of positions"):
-        hists_at(images, [np.zeros((1, 2), int)] * 2, codebook8)
-    with pytest.raises(ValueError, match="codebook mismatch"):
-        hists_at(images[:1], [np.zeros((1, 2), int)], codebook8, r=6)
+def test_gray_and_lbp_hists_are_frequencies(images):
+    assert np.allclose(helpers.gray_hists(images, bins=8).sum(axis=1), 1)
+    lbp = helpers.lbp_hists(images)
+    assert lbp.shape == (3, 10) and np.allclose(lbp.sum(axis=1), 1)
+    flat = helpers.lbp_hists([np.full((16, 16), 0.5)])[0]
+    assert flat[8] == 14 * 14 / 256  # inside a flat image all neighbours >= centre: pattern 8 (the border sees 0s)
 
 
-# ---------------------------------------------------------------- code_hists
+def test_distances(rng):
+    X = rng.random((6, 5))
+    np.testing.assert_allclose(ev.distances(X, "euclidean"), np.linalg.norm(X[:, None] - X[None], axis=2), atol=1e-12)
+    chi2 = 0.5 * ((X[:, None] - X[None]) ** 2 / (X[:, None] + X[None])).sum(axis=2)
+    np.testing.assert_allclose(ev.distances(X, "chi2"), chi2, atol=1e-12)
+    D = ev.distances(X)
+    assert np.array_equal(D, D.T) and (np.diag(D) == 0).all()
 
 
-def test_code_hists_equals_patchhists_for_grid_patches(images, codebook8):
-    from helpers import patches
-
-    cut = [patches(im, 8, 4) for im in images]
-    np.testing.assert_array_equal(code_hists(cut, codebook8), patchhists(images, codebook8, r=8, step=4))
-
-
-def test_code_hists_whitened_and_empty_stack(images):
-    from helpers import patches
-
-    data = sample_patches(images, 500, r=8, step=2, norm="standardize", seed=0)
-    zca = ZCA(eps=0.1).fit(data)
-    km = fit_codebook(zca.transform(data), k=8, seed=0, batch_size=256)
-    cut = [patches(images[0], 8, norm="standardize"), np.empty((0, 8, 8), dtype=np.float32)]
-    h = code_hists(cut, km, whiten=zca)
-    np.testing.assert_array_equal(h[0], patchhists(images[:1], km, norm="standardize", whiten=zca)[0])
-    assert h.shape == (2, 8) and not h[1].any()
+@pytest.mark.parametrize(
+    ("X", "message"),
+    [([[1, 0], [0, 0]], "rows \\[1\\] are all zero"), ([[1, np.nan], [0, 1]], "NaN"), ([[1, 2]], None)],
+)
+def test_distances_refuse_undefined_values(X, message):
+    if message is None:
+        with pytest.raises(ValueError, match="unknown metric"):
+            ev.distances(X, "manhattan")
+    else:
+        with pytest.raises(ValueError, match=message):
+            ev.distances(X, "cosine")
 
 
-def test_code_hists_size_mismatch_raises(codebook8):
-    with pytest.raises(
-        ValueError, match="stack 0: codebook mismatch: code vectors have 64 values, the patches have 36"
-    ):
-        code_hists([np.zeros((3, 6, 6), dtype=np.float32)], codebook8)
+def average_precision(ranked_hits):
+    """The textbook AP of one ranking without ties: mean of the precision at each hit."""
+    hits = np.asarray(ranked_hits, float)
+    return (np.cumsum(hits) / np.arange(1, len(hits) + 1))[hits > 0].mean()
 
 
-# ---------------------------------------------------------------- random_positions
+def test_retrieval_scores_by_definition(rng):
+    labels = np.array(list("aabbbcc"))
+    X = rng.random((7, 3))
+    D = ev.distances(X, "euclidean")
+    expected_p, expected_ap = [], []
+    for q in range(7):
+        order = [j for j in np.argsort(D[q], kind="stable") if j != q]
+        hits = labels[order] == labels[q]
+        expected_p.append(hits[:2].mean())
+        expected_ap.append(average_precision(hits))
+    assert ev.precision_at_k(D, labels, k=2) == pytest.approx(np.mean(expected_p))
+    assert ev.mean_average_precision(D, labels) == pytest.approx(np.mean(expected_ap))
 
 
-def test_random_positions_in_bounds_distinct_and_deterministic():
-    p = random_positions((40, 30, 3), 200, r=8, seed=5)
-    assert p.shape == (200, 2)
-    assert p.dtype == np.intp
-    assert p[:, 0].min() >= 0 and p[:, 0].max() <= 32
-    assert p[:, 1].min() >= 0 and p[:, 1].max() <= 22
-    assert len({tuple(q) for q in p.tolist()}) == 200
-    np.testing.assert_array_equal(p, random_positions((40, 30, 3), 200, r=8, seed=5))
-    assert not np.array_equal(p, random_positions((40, 30, 3), 200, r=8, seed=6))
+def test_mean_average_precision_ranks_ties_together():
+    D = np.array([[0, 1, 1], [1, 0, 2], [1, 2, 0]], float)  # query 0: items 1 (same) and 2 (other) tie
+    # query 0 finds its match only at the end of the tie: AP 1/2; query 1 finds it first: AP 1; "b" has no match
+    assert ev.mean_average_precision(D, ["a", "a", "b"]) == pytest.approx(0.75)
 
 
-def test_random_positions_all_positions_when_n_is_the_total():
-    p = random_positions((10, 12), 3 * 5, r=8, seed=0)
-    assert sorted(map(tuple, p.tolist())) == [(y, x) for y in range(3) for x in range(5)]
+def test_clustering_scores(rng):
+    labels = np.repeat([0, 1, 2], 4)
+    X = rng.normal(size=(12, 2)) * 0.05 + np.repeat([[0, 0], [5, 0], [0, 5]], 4, axis=0)
+    D = ev.distances(X, "euclidean")
+    scores = ev.linkage_scores(D, labels)
+    assert scores["ari"] == 1 and scores["purity"] == 1 and scores["cophenetic"] > 0.9
+    tree = linkage(squareform(D, checks=False), "average")
+    assert ev.cluster_scores(labels, fcluster(tree, 3, "maxclust"))["ari"] == 1
+    assert ev.purity([0, 0, 1, 1], [0, 0, 0, 0]) == 0.5
 
 
-def test_random_positions_shares_a_generator():
-    rng = np.random.default_rng(0)
-    a, b = random_positions((64, 64), 10, seed=rng), random_positions((64, 64), 10, seed=rng)
-    assert not np.array_equal(a, b)
+def test_floors_and_ceiling():
+    labels = ["a"] * 3 + ["b"] * 2
+    assert ev.chance_accuracy(labels) == 0.6
+    assert ev.precision_ceiling(labels, k=2) == 0.8
+    floor = ev.chance_retrieval(np.repeat(np.arange(4), 5), k=5, repeats=40)
+    assert 0.15 < floor["p@5"] < 0.27 and floor["map"] > floor["p@5"]  # expected p@5 = 4 / 19 = 0.21
 
 
-def test_random_positions_zero_and_too_many():
-    assert random_positions((16, 16), 0).shape == (0, 2)
-    assert random_positions((4, 4), 0).shape == (0, 2)
-    with pytest.raises(
-        ValueError, match="cannot place 10 distinct 8 x 8 patches in an image of 9 x 9 \\(4 positions\\)"
-    ):
-        random_positions((9, 9), 10, r=8)
-    with pytest.raises(ValueError, match="cannot place -1"):
-        random_positions((9, 9), -1, r=8)
-
-
-# ---------------------------------------------------------------- scores
-
-
-@pytest.fixture(scope="module")
-def labelled_hists():
-    """36 histograms of 6 labels (6 each, so that p@5 can reach 1): a label's rows share their codes, plus noise."""
-    rng = np.random.default_rng(0)
-    labels = np.repeat([f"l{i}" for i in range(6)], 6)
-    base = np.kron(np.eye(6), np.ones((1, 4))) * 20  # label i uses codes 4i .. 4i+3
-    hists = np.repeat(base, 6, axis=0) + rng.integers(0, 3, size=(36, 24))
-    return hists, labels
-
-
-def test_scores_keys_and_perfect_descriptor(labelled_hists):
-    hists, labels = labelled_hists
-    s = scores(hists, labels)
-    assert tuple(s) == SCORE_KEYS
-    assert all(isinstance(v, float) for v in s.values())
-    for key in ("p@5", "map", "ari", "nmi", "purity", "hellinger map", "hellinger ari", "accuracy"):
-        assert s[key] == pytest.approx(1.0), key
-
-
-def test_scores_is_blind_to_the_number_of_patches(labelled_hists):
-    hists, labels = labelled_hists
-    scaled = hists * np.arange(1, 37)[:, None]  # counts scaled, frequencies unchanged
-    assert scores(scaled, labels) == pytest.approx(scores(hists, labels))
-
-
-def test_scores_random_descriptor_is_poor(labelled_hists):
-    _, labels = labelled_hists
-    noise = np.random.default_rng(1).integers(0, 5, size=(36, 24))
-    s = scores(noise, labels)
-    assert s["ari"] < 0.3 and s["map"] < 0.5
-
-
-def test_scores_handles_empty_rows_without_warnings(labelled_hists):
-    hists, labels = labelled_hists
-    hists = hists.copy()
-    hists[[0, 7]] = 0
-    labels = labels.copy()
-    labels[:3] = "rare"  # fewer items than folds: scikit-learn would warn
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        s = scores(hists, labels)
-    assert all(np.isfinite(v) for v in s.values())
-
-
-def test_scores_k_and_shape_check(labelled_hists):
-    hists, labels = labelled_hists
-    assert "p@3" in scores(hists, labels, k=3)
-    with pytest.raises(ValueError, match="one histogram row per label \\(35\\)"):
-        scores(hists, labels[:-1])
-
-
-# ---------------------------------------------------------------- format_table
-
-
-def test_format_table_layout_and_order():
-    text = format_table({"gray": {"map": 0.5, "ari": -0.25}, "standardize": {"ari": 1.0, "map": 0.125}}, ["map", "ari"])
-    lines = text.split("\n")
-    assert len(lines) == 3
-    assert lines[0].split() == ["map", "ari"]
-    assert lines[1].split() == ["gray", "0.500", "-0.250"]
-    assert lines[2].split() == ["standardize", "0.125", "1.000"]
-    assert len({len(line) for line in lines}) == 1  # aligned
-
-
-def test_format_table_digits_and_errors():
-    assert format_table({"a": {"x": 1 / 3}}, digits=2).split("\n")[1].split() == ["a", "0.33"]
-    with pytest.raises(ValueError, match="no results"):
-        format_table({})
-    with pytest.raises(ValueError, match="row 'b' has no value for \\['y'\\]"):
-        format_table({"a": {"x": 1.0, "y": 2.0}, "b": {"x": 1.0}})
+def test_scores_sheet_and_table(images, codebook):
+    hists = codebook.transform(list(images) * 5)
+    labels = np.tile(["a", "b", "c"], 5)
+    sheet = ev.scores(hists, labels, k=3)
+    assert sheet["p@3"] == 1 and sheet["ari"] == 1 and sheet["accuracy"] == 1
+    assert ev.format_table({"x": {"p@3": 1}}).splitlines() == ["      p@3", "x   1.000"]

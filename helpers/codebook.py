@@ -1,0 +1,533 @@
+"""The codebook: k-means code vectors of image patches, and what they turn an image into.
+
+:class:`PatchCodebook` owns every choice that turns images into patches and
+patches into codes (patch size, step, normalisation, whitening, K, seed). Fitted
+on images, it encodes an image into one code per block (VQ, :meth:`~PatchCodebook.encode`),
+decodes codes back into pixels, and turns each image into one descriptor row
+(:meth:`~PatchCodebook.transform`), so that it drops into a scikit-learn ``Pipeline``.
+:func:`patchcode` and :func:`helpers.patchhist` are the lecture's names for its two uses.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .extraction import NORMS, _check_size, corner_positions, grid_positions, patches_at, sample_patches
+from .images import ImageReadError, as_rgb
+
+__all__ = [
+    "ENCODINGS",
+    "SAMPLINGS",
+    "ZCA",
+    "PatchCodebook",
+    "bits_per_pixel",
+    "block_means",
+    "code_entropy",
+    "patchcode",
+]
+
+#: How :meth:`PatchCodebook.transform` turns the patches of an image into numbers.
+ENCODINGS = ("hard", "triangle", "vlad")
+#: Where :class:`PatchCodebook` takes patches.
+SAMPLINGS = ("grid", "corners", "grid+corners")
+
+
+class ZCA(TransformerMixin, BaseEstimator):
+    """ZCA whitening: decorrelate the values of flattened patches and give every direction unit variance.
+
+    With the covariance of the training rows :math:`C = U \\operatorname{diag}(\\lambda) U^\\top`,
+
+    .. math:: x \\mapsto U \\operatorname{diag}\\big(1 / \\sqrt{\\lambda + \\epsilon}\\big) U^\\top (x - \\mu),
+
+    with :math:`\\epsilon = \\text{eps} \\cdot \\bar\\lambda`, a fraction of the mean
+    eigenvalue, so that ``eps`` does not depend on the scale of the patches.
+    Rotating back with :math:`U` (unlike PCA whitening, scikit-learn's
+    ``PCA(whiten=True)``) keeps whitened patches looking like patches.
+
+    Parameters
+    ----------
+    eps : float
+        Regulariser, relative to the mean eigenvalue; > 0.
+
+    Attributes
+    ----------
+    mean_ : ndarray, shape (d,)
+    eigenvalues_ : ndarray, shape (d,)
+        Of the covariance, largest first.
+    whitening_ : ndarray, shape (d, d)
+
+    Examples
+    --------
+    >>> X = np.random.default_rng(0).normal(size=(500, 3)) @ [[3, 0, 0], [1, 1, 0], [0, 0, 0.1]]
+    >>> bool(np.allclose(np.cov(ZCA(eps=1e-9).fit_transform(X), rowvar=False), np.eye(3)))
+    True
+    """
+
+    def __init__(self, eps: float = 0.1):
+        self.eps = eps
+
+    def fit(self, X, y=None):
+        """Fit the whitening to rows ``X`` of shape (n, d)."""
+        X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
+        if not self.eps > 0:
+            raise ValueError(f"eps must be > 0, got {self.eps!r}")
+        self.mean_ = X.mean(axis=0)
+        eigenvalues, vectors = np.linalg.eigh(np.cov(X - self.mean_, rowvar=False).reshape(X.shape[1], -1))
+        eigenvalues = np.maximum(eigenvalues, 0)
+        self.eigenvalues_ = eigenvalues[::-1]
+        self.whitening_ = (vectors / np.sqrt(eigenvalues + self.eps * eigenvalues.mean())) @ vectors.T
+        return self
+
+    def transform(self, X):
+        """Whiten rows ``X`` of shape (n, d); float64."""
+        check_is_fitted(self, "whitening_")
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return (X - self.mean_) @ self.whitening_
+
+
+def _check_images(X) -> list[tuple[str, np.ndarray]]:
+    """(name, H x W x 3 float32 image) for each image of a sequence; the one check of every entry point."""
+    if isinstance(X, np.ndarray) and X.ndim != 4:
+        raise ValueError(
+            f"expected a sequence of images (a list, or an array of shape (n, H, W, C)), got an array of shape "
+            f"{X.shape}; for one image, pass [image]"
+        )
+    names = getattr(X, "names", None) or [f"image {i}" for i in range(len(X))]
+    if len(X) == 0:
+        raise ValueError("no images given")
+    return [(name, as_rgb(image, name=name)) for name, image in zip(names, X, strict=True)]
+
+
+def _level_weights(pyramid: tuple[int, ...]) -> np.ndarray:
+    """Lazebnik et al.'s weights of grid sizes 2**l: 1 / 2**L for l = 0, 1 / 2**(L - l + 1) otherwise."""
+    levels = np.log2(pyramid)
+    top = levels.max()
+    return np.where(levels == 0, 2.0**-top, 2.0 ** (levels - top - 1)) if len(pyramid) > 1 else np.ones(1)
+
+
+class PatchCodebook(TransformerMixin, BaseEstimator):
+    """A k-means codebook of image patches, and the descriptors it gives images.
+
+    ``fit`` draws ``n_patches`` patches (every patch of every image equally
+    likely), normalises them (:func:`helpers.pnorm`), optionally whitens them
+    (:class:`ZCA`) and fits :class:`~sklearn.cluster.MiniBatchKMeans` to them.
+    ``transform`` describes each image by the patches at its positions:
+
+    * ``"hard"``: counts of each patch's nearest code (the lecture's ``patchhist``);
+    * ``"triangle"``: Coates & Ng's (2011) soft assignment
+      :math:`f_k = \\max(0, \\bar z - z_k)`, :math:`z_k = \\lVert x - c_k \\rVert`,
+      summed over the patches;
+    * ``"vlad"``: the residuals :math:`x - c_k` to the nearest code summed per
+      code (Jégou et al. 2010), then power-normalised (signed square root),
+      intra-normalised (each code's sum to unit length; Arandjelović &
+      Zisserman 2013) and L2-normalised.
+
+    Each is pooled over the cells of every grid in ``pyramid`` (by patch
+    centre) and the cells are concatenated, level by level.
+
+    Parameters
+    ----------
+    n_codes : int
+        K, the number of code vectors (the lecture's 1024).
+    patch_size : int
+        r; patches are r x r pixels.
+    step : int, optional
+        Grid spacing; default ``patch_size // 2``.
+    norm : str
+        Patch normalisation, one of :data:`helpers.NORMS`.
+    colour : bool
+        Keep the three colour channels (patches of r * r * 3 values).
+    whiten : float or None
+        Whiten the normalised patches with ``ZCA(eps=whiten)``.
+    encoding : str
+        One of :data:`ENCODINGS`.
+    pyramid : tuple of int
+        Grid sizes to pool over: ``(1,)`` the whole image; ``(2,)`` its four
+        quadrants (Coates & Ng); ``(1, 2)`` or ``(1, 2, 4)`` a spatial pyramid
+        (Lazebnik et al. 2006), levels weighted as in their pyramid match.
+    scales : tuple of float
+        Image scales patches are taken at, e.g. ``(1, 0.5)`` for two scales.
+    sampling : str
+        Patch positions, one of :data:`SAMPLINGS`: the grid, Harris corners
+        (:func:`helpers.corner_positions`), or both.
+    n_patches : int or None
+        Training patches drawn by ``fit``; ``None``: all.
+    batch_size, max_iter : int
+        Of :class:`~sklearn.cluster.MiniBatchKMeans` (one k-means++ start).
+    random_state : int, RandomState or None
+        Seeds the patch sample and the k-means.
+
+    Attributes
+    ----------
+    kmeans_ : MiniBatchKMeans
+        The fitted k-means (the lecture's ``km``); ``kmeans_.cluster_centers_``
+        are the code vectors, in the units of the normalised (whitened) patches.
+    whitener_ : ZCA or None
+    n_features_out_ : int
+        Length of a descriptor row.
+
+    Examples
+    --------
+    >>> from helpers import load_images
+    >>> images = load_images()
+    >>> codebook = PatchCodebook(n_codes=64, n_patches=5000).fit(images)
+    >>> codebook.transform(images[:2]).shape
+    (2, 64)
+    """
+
+    def __init__(
+        self,
+        n_codes: int = 1024,
+        patch_size: int = 8,
+        step: int | None = None,
+        norm: str = "none",
+        colour: bool = False,
+        whiten: float | None = None,
+        encoding: str = "hard",
+        pyramid: tuple[int, ...] = (1,),
+        scales: tuple[float, ...] = (1,),
+        sampling: str = "grid",
+        n_patches: int | None = 70000,
+        batch_size: int = 2048,
+        max_iter: int = 20,
+        random_state=0,
+    ):
+        self.n_codes = n_codes
+        self.patch_size = patch_size
+        self.step = step
+        self.norm = norm
+        self.colour = colour
+        self.whiten = whiten
+        self.encoding = encoding
+        self.pyramid = pyramid
+        self.scales = scales
+        self.sampling = sampling
+        self.n_patches = n_patches
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def _check_params(self) -> None:
+        _check_size(self.patch_size, self.step or 1)
+        for label, value, choices in (
+            ("norm", self.norm, NORMS),
+            ("encoding", self.encoding, ENCODINGS),
+            ("sampling", self.sampling, SAMPLINGS),
+        ):
+            if value not in choices:
+                raise ValueError(f"{label} must be one of {choices}, got {value!r}")
+        if not isinstance(self.n_codes, (int, np.integer)) or self.n_codes < 1:
+            raise ValueError(f"n_codes must be a whole number >= 1, got {self.n_codes!r}")
+        pyramid = np.asarray(self.pyramid)
+        if pyramid.ndim != 1 or not len(pyramid) or (pyramid < 1).any() or (pyramid & (pyramid - 1)).any():
+            raise ValueError(f"pyramid must be grid sizes that are powers of 2, e.g. (1, 2), got {self.pyramid!r}")
+        if not all(0 < s <= 1 for s in self.scales) or not len(self.scales):
+            raise ValueError(f"scales must lie in (0, 1], got {self.scales!r}")
+        if self.whiten is not None and not self.whiten > 0:
+            raise ValueError(f"whiten must be None or > 0, got {self.whiten!r}")
+
+    # ---- patches -------------------------------------------------------------------------------------
+
+    def _views(self, image: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, float]]:
+        """(scaled image, its patch positions, scale) for each scale."""
+        from skimage.transform import rescale
+
+        views = []
+        for s in self.scales:
+            im = image if s == 1 else np.clip(rescale(image, s, anti_aliasing=True, channel_axis=2), 0, 1)
+            r = self.patch_size
+            positions = [grid_positions(im.shape, r, self.step)] if "grid" in self.sampling else []
+            if "corners" in self.sampling:
+                positions.append(corner_positions(im, r))
+            views.append((im, np.unique(np.concatenate(positions), axis=0), s))
+        return views
+
+    def _rows(self, image: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        """The normalised (and whitened) patches at ``positions``, one flat float64 row each."""
+        p = patches_at(image, positions, self.patch_size, self.norm, self.colour)
+        rows = p.reshape(len(p), int(np.prod(p.shape[1:])))
+        return self.whitener_.transform(rows) if self.whitener_ is not None and len(rows) else rows
+
+    def extract(self, image) -> tuple[np.ndarray, np.ndarray]:
+        """The patches :meth:`transform` describes an image by.
+
+        Returns
+        -------
+        centres : ndarray, shape (n, 2), float
+            ``(y, x)`` of each patch's centre in the image's own pixels.
+        rows : ndarray, shape (n, d), float64
+            The patches, normalised and whitened as the codebook's were.
+        """
+        check_is_fitted(self, "kmeans_")
+        image = as_rgb(image)
+        centres, rows = [], []
+        for im, positions, s in self._views(image):
+            centres.append((positions + self.patch_size / 2) / s)
+            rows.append(self._rows(im, positions))
+        return np.concatenate(centres), np.concatenate(rows)
+
+    def _sample(self, images: list[tuple[str, np.ndarray]], rng) -> np.ndarray:
+        views = [view for _, image in images for view in self._views(image)]
+        p = sample_patches(
+            [im for im, _, _ in views],
+            self.n_patches,
+            self.patch_size,
+            norm=self.norm,
+            colour=self.colour,
+            random_state=rng,
+            positions=[positions for _, positions, _ in views],
+        )
+        return p.reshape(len(p), int(np.prod(p.shape[1:])))
+
+    # ---- fitting ---------------------------------------------------------------------------------------
+
+    def fit(self, X, y=None):
+        """Fit the codebook to the patches of a sequence of images ``X``; ``y`` is ignored."""
+        self._check_params()
+        self.whitener_ = None
+        rows = self._sample(_check_images(X), self.random_state)
+        if len(rows) < self.n_codes:
+            raise ValueError(f"cannot fit {self.n_codes} code vectors to {len(rows)} patches")
+        if self.whiten is not None:
+            self.whitener_ = ZCA(eps=self.whiten).fit(rows)
+            rows = self.whitener_.transform(rows)
+        self.kmeans_ = self._kmeans().fit(rows)
+        return self
+
+    def partial_fit(self, X, y=None):
+        """Update the codebook with patches of another batch of images (one mini-batch k-means step).
+
+        The first call draws at least ``n_codes`` patches to initialise the
+        code vectors (and fits the whitening, if any, on them); memory holds
+        one batch. ``n_patches`` patches are drawn from each batch.
+        """
+        if not hasattr(self, "kmeans_"):
+            self._check_params()
+            self.whitener_ = None
+            self._rng = np.random.RandomState(self.random_state) if not hasattr(self, "_rng") else self._rng
+        rows = self._sample(_check_images(X), self._rng)
+        if not hasattr(self, "kmeans_"):
+            if len(rows) < self.n_codes:
+                raise ValueError(f"the first batch gives {len(rows)} patches, fewer than n_codes = {self.n_codes}")
+            if self.whiten is not None:
+                self.whitener_ = ZCA(eps=self.whiten).fit(rows)
+            self.kmeans_ = self._kmeans()
+        if self.whitener_ is not None:
+            rows = self.whitener_.transform(rows)
+        self.kmeans_.partial_fit(rows)
+        return self
+
+    def _kmeans(self):
+        from sklearn.cluster import MiniBatchKMeans
+
+        return MiniBatchKMeans(
+            n_clusters=self.n_codes,
+            batch_size=self.batch_size,
+            max_iter=self.max_iter,
+            n_init=1,
+            random_state=self.random_state,
+        )
+
+    @property
+    def n_features_out_(self) -> int:
+        check_is_fitted(self, "kmeans_")
+        cells = sum(g * g for g in self.pyramid)
+        per_cell = self.kmeans_.cluster_centers_.size if self.encoding == "vlad" else self.n_codes
+        return cells * per_cell
+
+    # ---- descriptors -----------------------------------------------------------------------------------
+
+    def transform(self, X) -> np.ndarray:
+        """One descriptor row per image of ``X``.
+
+        Returns
+        -------
+        ndarray, shape (n_images, n_features_out_), float64
+
+        Raises
+        ------
+        ValueError
+            Naming the image, if one has no patch (smaller than the patch size).
+        """
+        check_is_fitted(self, "kmeans_")
+        return np.vstack([self._describe(image, name) for name, image in _check_images(X)])
+
+    def _describe(self, image: np.ndarray, name: str) -> np.ndarray:
+        from sklearn.utils import gen_batches
+
+        centres, rows = self.extract(image)
+        h, w = image.shape[:2]
+        if len(rows) == 0:
+            raise ImageReadError(
+                f"{name}: {h} x {w} pixels has no {self.patch_size} x {self.patch_size} patch to describe"
+            )
+        km, k = self.kmeans_, self.n_codes
+        cells = [np.minimum((centres * g // [h, w]).astype(int), g - 1) @ [g, 1] for g in self.pyramid]
+        if self.encoding == "triangle":  # distances to all K codes, a few thousand patches at a time
+            pooled = [np.zeros((g * g, k)) for g in self.pyramid]
+            for batch in gen_batches(len(rows), 2048):
+                z = km.transform(rows[batch])
+                f = np.maximum(z.mean(axis=1, keepdims=True) - z, 0)
+                for out, cell in zip(pooled, cells, strict=True):
+                    np.add.at(out, cell[batch], f)
+        else:
+            codes = km.predict(rows)
+            if self.encoding == "hard":
+                pooled = [
+                    np.bincount(cell * k + codes, minlength=g * g * k).reshape(g * g, k)
+                    for g, cell in zip(self.pyramid, cells, strict=True)
+                ]
+            else:
+                residuals = rows - km.cluster_centers_[codes]
+                pooled = []
+                for g, cell in zip(self.pyramid, cells, strict=True):
+                    sums = np.zeros((g * g * k, rows.shape[1]))
+                    np.add.at(sums, cell * k + codes, residuals)
+                    pooled.append(_vlad_normalise(sums.reshape(g * g, k, -1)))
+        weights = _level_weights(tuple(self.pyramid))
+        return np.concatenate([weight * p.ravel() for weight, p in zip(weights, pooled, strict=True)]).astype(
+            np.float64
+        )
+
+    # ---- vector quantisation ---------------------------------------------------------------------------
+
+    def encode(self, image) -> np.ndarray:
+        """The code of every non-overlapping ``r x r`` block of an image (VQ).
+
+        The image is padded at the bottom and right by repeating its edge
+        pixels, so that every pixel is coded; one nearest-code search codes
+        all blocks.
+
+        Returns
+        -------
+        ndarray, shape (ceil(H / r), ceil(W / r)), int
+        """
+        check_is_fitted(self, "kmeans_")
+        padded = _pad_to_blocks(as_rgb(image), self.patch_size)
+        codes = self.kmeans_.predict(self._rows(padded, grid_positions(padded.shape, self.patch_size, self.patch_size)))
+        return codes.reshape(padded.shape[0] // self.patch_size, -1)
+
+    def decode(self, codes, shape: tuple[int, ...] | None = None, means=None) -> np.ndarray:
+        """Put each code's vector back in its block.
+
+        Parameters
+        ----------
+        codes : array_like, shape (nby, nbx), int
+        shape : (H, W), optional
+            Crop to this size (undoing :meth:`encode`'s padding).
+        means : array_like, shape (nby, nbx), optional
+            Block means to add back (``norm="center"``; see :func:`block_means`).
+
+        Returns
+        -------
+        ndarray, shape (H, W), or (H, W, 3) with ``colour``; in the units of the
+        normalised patches
+        """
+        check_is_fitted(self, "kmeans_")
+        codes = np.asarray(codes)
+        if codes.ndim != 2 or codes.size and (codes.min() < 0 or codes.max() >= self.n_codes):
+            raise ValueError(
+                f"codes must be a 2-D array of integers in 0 .. {self.n_codes - 1}, got shape {codes.shape}"
+            )
+        r, (nby, nbx) = self.patch_size, codes.shape
+        blocks = self.kmeans_.cluster_centers_[codes].reshape(nby, nbx, r, r, -1)
+        if means is not None:
+            blocks = blocks + np.asarray(means).reshape(nby, nbx, 1, 1, 1)
+        image = blocks.transpose(0, 2, 1, 3, 4).reshape(nby * r, nbx * r, -1)
+        image = image if shape is None else image[: shape[0], : shape[1]]
+        return image if self.colour else image[..., 0]
+
+
+def _pad_to_blocks(image: np.ndarray, r: int) -> np.ndarray:
+    """The image padded at the bottom and right, repeating its edge, to whole ``r x r`` blocks."""
+    h, w = image.shape[:2]
+    return np.pad(image, ((0, -h % r), (0, -w % r), (0, 0)), mode="edge")
+
+
+def _vlad_normalise(sums: np.ndarray) -> np.ndarray:
+    """Signed square root, each code's residual sum to unit length, then each cell to unit length; (cells, K, d)."""
+    v = np.sign(sums) * np.sqrt(np.abs(sums))
+    v /= np.maximum(np.linalg.norm(v, axis=2, keepdims=True), 1e-12)
+    v /= np.maximum(np.linalg.norm(v, axis=(1, 2), keepdims=True), 1e-12)
+    return v.reshape(len(v), -1)
+
+
+def block_means(image, r: int = 8) -> np.ndarray:
+    """Mean gray value of each ``r x r`` block, as :meth:`PatchCodebook.encode` cuts them.
+
+    The side information of mean-removed VQ (``norm="center"``).
+
+    Returns
+    -------
+    ndarray, shape (ceil(H / r), ceil(W / r)), float64
+
+    Examples
+    --------
+    >>> block_means(np.full((10, 16), 0.5), r=8).tolist()
+    [[0.5, 0.5], [0.5, 0.5]]
+    """
+    padded = _pad_to_blocks(as_rgb(image), r)
+    means = patches_at(padded, grid_positions(padded.shape, r, r), r).mean(axis=(1, 2))
+    return means.reshape(padded.shape[0] // r, -1)
+
+
+def patchcode(image, codebook: PatchCodebook) -> np.ndarray:
+    """VQ-compress an image: replace every ``r x r`` block by its code vector (the lecture's ``patchcode``).
+
+    For a mean-removed codebook (``norm="center"``) each block's mean is kept
+    beside its code and added back.
+
+    Returns
+    -------
+    ndarray, shape (H, W) gray, or (H, W, 3) with ``colour``
+
+    Examples
+    --------
+    >>> from helpers import load_images
+    >>> images = load_images()
+    >>> codebook = PatchCodebook(n_codes=64, n_patches=5000).fit(images)
+    >>> patchcode(images["camera"], codebook).shape
+    (512, 512)
+    """
+    if codebook.norm not in ("none", "center") or codebook.whiten is not None:
+        raise ValueError(
+            f"patchcode needs a codebook of raw or mean-removed patches (norm 'none' or 'center', no whitening), "
+            f"got norm={codebook.norm!r}, whiten={codebook.whiten!r}"
+        )
+    image = as_rgb(image)
+    means = block_means(image, codebook.patch_size) if codebook.norm == "center" else None
+    return codebook.decode(codebook.encode(image), image.shape[:2], means)
+
+
+def bits_per_pixel(k: int, r: int) -> float:
+    """Rate of fixed-length VQ: ``log2(k)`` bits per ``r x r`` block, per pixel.
+
+    Examples
+    --------
+    >>> bits_per_pixel(1024, 8)
+    0.15625
+    """
+    return float(np.log2(k)) / (r * r)
+
+
+def code_entropy(codes, k: int) -> float:
+    """Empirical entropy of codes in 0 .. k - 1, in bits per code (:func:`scipy.stats.entropy`).
+
+    The rate an ideal entropy coder reaches on these codes if it knows their
+    frequencies; divide by ``r**2`` for bits per pixel.
+
+    Examples
+    --------
+    >>> code_entropy([0, 1, 2, 3], k=4)
+    2.0
+    """
+    from scipy.stats import entropy
+
+    codes = np.asarray(codes).ravel()
+    if codes.size == 0:
+        raise ValueError("no codes given")
+    if codes.min() < 0 or codes.max() >= k:
+        raise ValueError(f"codes must lie in 0 .. {k - 1}, got {codes.min()} .. {codes.max()}")
+    return float(entropy(np.bincount(codes, minlength=k), base=2))

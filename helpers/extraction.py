@@ -1,0 +1,327 @@
+"""Patch extraction: where patches are taken, how they are cut, and how they are normalised.
+
+Every function works on whole stacks of patches at once, cut from a strided
+view of the image (:func:`numpy.lib.stride_tricks.sliding_window_view`).
+Patches leave this module as float64, so that the distances computed on them
+do not depend on the BLAS kernel's order of summation in their last digits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .images import ImageReadError, as_rgb
+
+__all__ = [
+    "NORMS",
+    "STANDARDIZE_EPS",
+    "corner_positions",
+    "grid_positions",
+    "patches",
+    "patches_at",
+    "pnorm",
+    "random_positions",
+    "sample_patches",
+]
+
+#: The normalisations :func:`pnorm` knows, in the order the lecture's commented-out lines build them up.
+NORMS = ("none", "center", "contrast", "maxscale", "standardize")
+#: Coates & Ng (2011) add 10 to the variance of 0-255 pixels before dividing; on [0, 1] pixels that is 10 / 255**2.
+STANDARDIZE_EPS = 10 / 255**2
+
+
+def pnorm(p, norm: str = "none", colour: bool = False) -> np.ndarray:
+    """Normalise one patch or a stack of patches (the lecture's ``pnorm``).
+
+    ================ =========================================================
+    ``colour=False`` first the mean over the colour channels (the lecture's
+                     line 4); ``colour=True`` keeps the three channels and
+                     normalises over all values of a patch.
+    ``"none"``       nothing more (the lecture as it ran)
+    ``"center"``     minus the patch's mean (line 5)
+    ``"contrast"``   then ``clip(p / clip(var(p), 0.1, 10), -2, 2)`` (line 6)
+    ``"maxscale"``   then ``p / max(1, max|p|)`` (line 7)
+    ``"standardize"`` ``(p - mean) / sqrt(var + 10 / 255**2)``, var with
+                     ``ddof=1``: Coates & Ng's contrast normalisation, with
+                     their constant (10 for 0-255 pixels)
+    ================ =========================================================
+
+    Parameters
+    ----------
+    p : array_like, shape (..., r, r, 3)
+        Integer patches are scaled by their dtype's range first.
+    norm : str
+        One of :data:`NORMS`.
+    colour : bool
+        Keep the colour channels.
+
+    Returns
+    -------
+    ndarray, shape (..., r, r), or (..., r, r, 3) with ``colour``; float64
+
+    Examples
+    --------
+    >>> p = np.full((8, 8, 3), 128, dtype=np.uint8)
+    >>> pnorm(p).shape, round(float(pnorm(p).max()), 3), float(pnorm(p, "center").max())
+    ((8, 8), 0.502, 0.0)
+    """
+    from skimage.util import img_as_float
+
+    p = np.asarray(p)
+    if p.ndim < 3 or p.shape[-1] != 3:
+        raise ValueError(f"pnorm expects patches of shape (..., r, r, 3), got {p.shape}")
+    if norm not in NORMS:
+        raise ValueError(f"unknown norm {norm!r}; choose one of {NORMS}")
+    if p.dtype.kind == "f" and not np.isfinite(p).all():
+        raise ValueError("patches contain NaN or infinite values")
+    p = img_as_float(p).astype(np.float64, copy=False)
+    return _normalise(p if colour else p.mean(axis=-1), norm, 3 if colour else 2)
+
+
+def _normalise(p: np.ndarray, norm: str, ndim: int) -> np.ndarray:
+    """The steps of :func:`pnorm` after the choice of channels; a patch is the last ``ndim`` axes."""
+    axes = tuple(range(-ndim, 0))
+    if norm == "none":
+        return p
+    p = p - p.mean(axis=axes, keepdims=True)
+    if norm == "standardize":
+        return p / np.sqrt(p.var(axis=axes, ddof=1, keepdims=True) + STANDARDIZE_EPS)
+    if norm in ("contrast", "maxscale"):
+        p = np.clip(p / np.clip(p.var(axis=axes, keepdims=True), 0.1, 10), -2, 2)
+    if norm == "maxscale":
+        p = p / np.maximum(1.0, np.abs(p).max(axis=axes, keepdims=True))
+    return p
+
+
+def _check_size(r, step=1) -> None:
+    for label, value in (("patch size r", r), ("step", step)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{label} must be a whole number >= 1, got {value!r}")
+
+
+def grid_positions(shape: Sequence[int], r: int = 8, step: int | None = None) -> np.ndarray:
+    """Top-left corners of ``r x r`` patches on a grid that covers the whole image.
+
+    Rows and columns start at 0 and advance by ``step``; where the last
+    step would leave pixels uncovered, one more row (column) is added flush
+    with the bottom (right) edge. (The lecture's ``range(0, h - r, step)``
+    stops one step short and never sees the last pixels.)
+
+    Parameters
+    ----------
+    shape : (H, W, ...)
+    r : int
+        Patch size.
+    step : int, optional
+        Spacing; default ``r // 2`` (half-overlapping, as in the lecture).
+
+    Returns
+    -------
+    ndarray, shape (n, 2), int
+        ``(y, x)`` per patch, row by row; empty if the image is smaller than ``r``.
+
+    Examples
+    --------
+    >>> grid_positions((10, 8), r=4, step=4).tolist()
+    [[0, 0], [0, 4], [4, 0], [4, 4], [6, 0], [6, 4]]
+    """
+    step = max(1, r // 2) if step is None else step
+    _check_size(r, step)
+    h, w = shape[0], shape[1]
+    if h < r or w < r:
+        return np.empty((0, 2), dtype=np.intp)
+
+    def starts(n: int) -> np.ndarray:
+        s = np.arange(0, n - r + 1, step)
+        return s if s[-1] == n - r else np.append(s, n - r)
+
+    ys, xs = np.meshgrid(starts(h), starts(w), indexing="ij")
+    return np.stack([ys.ravel(), xs.ravel()], axis=1)
+
+
+def corner_positions(
+    image, r: int = 8, *, min_distance: int = 4, threshold: float = 1e-4, max_corners: int | None = None
+) -> np.ndarray:
+    """Top-left corners of ``r x r`` patches centred on Harris corners ("interest points").
+
+    :func:`skimage.feature.corner_harris` scores how much a small window
+    changes when shifted in any direction (on the gray image, mirrored at
+    its border so that the border itself is no corner);
+    :func:`skimage.feature.corner_peaks` keeps the local maxima above an
+    *absolute* ``threshold``, so that a flat image gets no corners from its
+    noise. Corners whose patch would not fit are dropped.
+
+    Parameters
+    ----------
+    image : array_like, an image (see :func:`helpers.as_rgb`)
+    r : int
+        Patch size.
+    min_distance : int
+        Minimum distance between corners, in pixels.
+    threshold : float
+        Minimum Harris response (a step of contrast 0.1 forming a right-angled
+        corner scores about 2e-3).
+    max_corners : int, optional
+        Keep only the strongest so many.
+
+    Returns
+    -------
+    ndarray, shape (n, 2), int
+        ``(y, x)`` of each patch, strongest corner first.
+
+    Examples
+    --------
+    >>> im = np.zeros((32, 32)); im[8:24, 8:24] = 1
+    >>> corner_positions(im, r=8).tolist()
+    [[4, 4], [4, 19], [19, 4], [19, 19]]
+    """
+    from skimage.feature import corner_harris, corner_peaks
+
+    image = as_rgb(image)
+    _check_size(r)
+    h, w = image.shape[:2]
+    response = corner_harris(np.pad(image.mean(axis=2, dtype=np.float64), 8, mode="symmetric"))[8:-8, 8:-8]
+    peaks = corner_peaks(response, min_distance=min_distance, threshold_abs=threshold, threshold_rel=0)
+    top_left = peaks - r // 2
+    fits = (top_left >= 0).all(axis=1) & (top_left[:, 0] <= h - r) & (top_left[:, 1] <= w - r)
+    return top_left[fits][:max_corners].astype(np.intp)
+
+
+def random_positions(shape: Sequence[int], n: int, r: int = 8, seed: int | np.random.Generator = 0) -> np.ndarray:
+    """``n`` distinct, uniformly random top-left corners of ``r x r`` patches.
+
+    The control for interest points: as many patches as a detector found,
+    placed without looking at the image.
+
+    Returns
+    -------
+    ndarray, shape (n, 2), int
+
+    Examples
+    --------
+    >>> random_positions((16, 16), 3, r=8, seed=0).shape
+    (3, 2)
+    """
+    _check_size(r)
+    ny, nx = max(shape[0] - r + 1, 0), max(shape[1] - r + 1, 0)
+    if not 0 <= n <= ny * nx:
+        raise ValueError(f"cannot place {n} distinct {r} x {r} patches in an image of {shape[0]} x {shape[1]}")
+    flat = np.random.default_rng(seed).choice(ny * nx, size=n, replace=False)
+    return np.stack(np.divmod(flat, nx), axis=1).astype(np.intp)
+
+
+def patches_at(image, positions, r: int = 8, norm: str = "none", colour: bool = False) -> np.ndarray:
+    """The normalised ``r x r`` patches whose top-left corners are ``positions``.
+
+    Parameters
+    ----------
+    image : array_like, an image (see :func:`helpers.as_rgb`)
+    positions : array_like, shape (n, 2), int
+        ``(y, x)`` of each patch; every patch must fit in the image.
+    r : int
+        Patch size.
+    norm, colour
+        As for :func:`pnorm`.
+
+    Returns
+    -------
+    ndarray, shape (n, r, r), or (n, r, r, 3) with ``colour``; float64
+    """
+    image = as_rgb(image)
+    _check_size(r)
+    if norm not in NORMS:
+        raise ValueError(f"unknown norm {norm!r}; choose one of {NORMS}")
+    positions = np.asarray(positions, dtype=np.intp).reshape(-1, 2)
+    h, w = image.shape[:2]
+    if len(positions) and (positions.min() < 0 or positions[:, 0].max() > h - r or positions[:, 1].max() > w - r):
+        raise ValueError(f"a {r} x {r} patch at one of the positions does not fit in an image of {h} x {w}")
+    if colour:
+        source = image.astype(np.float64)
+        if h < r or w < r:
+            return np.empty((0, r, r, 3))
+        windows = sliding_window_view(source, (r, r), axis=(0, 1))  # (h-r+1, w-r+1, 3, r, r), a view
+        cut = windows[positions[:, 0], positions[:, 1]].transpose(0, 2, 3, 1)
+    else:  # the channel mean once per pixel rather than once per patch and pixel: the same numbers, less work
+        if h < r or w < r:
+            return np.empty((0, r, r))
+        cut = sliding_window_view(image.mean(axis=2, dtype=np.float64), (r, r))[positions[:, 0], positions[:, 1]]
+    return _normalise(cut, norm, 3 if colour else 2)
+
+
+def patches(image, r: int = 8, step: int | None = None, norm: str = "none", colour: bool = False) -> np.ndarray:
+    """All patches of an image on the grid of :func:`grid_positions`, as one array (the lecture's ``patches``).
+
+    Returns
+    -------
+    ndarray, shape (n, r, r), or (n, r, r, 3) with ``colour``; float64
+        Row by row; ``n = 0`` for an image smaller than ``r``.
+
+    Examples
+    --------
+    >>> patches(np.zeros((16, 16, 3)), r=8).shape
+    (9, 8, 8)
+    """
+    image = as_rgb(image)
+    return patches_at(image, grid_positions(image.shape, r, step), r, norm, colour)
+
+
+def sample_patches(
+    images: Sequence,
+    n: int | None = 70000,
+    r: int = 8,
+    step: int | None = None,
+    norm: str = "none",
+    colour: bool = False,
+    random_state=0,
+    positions: Sequence[np.ndarray] | None = None,
+) -> np.ndarray:
+    """A random sample of grid patches in which every patch of every image is equally likely.
+
+    The lecture fills its array from a few shuffled images until it is full;
+    here the ``n`` patches are drawn from all grid patches of the collection,
+    without replacement, and returned in random order.
+
+    Parameters
+    ----------
+    images : sequence of images
+    n : int or None
+        Patches to draw; ``None`` or more than there are: all of them.
+    r, step, norm, colour
+        As for :func:`patches`.
+    random_state : int, numpy.random.RandomState or None
+        As in scikit-learn: the same int gives the same sample.
+    positions : sequence of ndarray, optional
+        Top-left corners to draw from, one (n_i, 2) array per image; default:
+        :func:`grid_positions` with ``r`` and ``step``.
+
+    Returns
+    -------
+    ndarray, shape (n, r, r), or (n, r, r, 3) with ``colour``; float64
+
+    Examples
+    --------
+    >>> sample_patches([np.zeros((16, 16, 3)), np.ones((8, 8, 3))], n=5).shape
+    (5, 8, 8)
+    """
+    from sklearn.utils import check_random_state
+
+    rng = check_random_state(random_state)
+    images = [as_rgb(im, name=f"image {i}") for i, im in enumerate(images)]
+    grids = [grid_positions(im.shape, r, step) for im in images] if positions is None else list(positions)
+    ends = np.cumsum([len(g) for g in grids])
+    total = int(ends[-1]) if len(ends) else 0
+    if n is not None and n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    chosen = np.sort(rng.choice(total, size=total if n is None else min(n, total), replace=False))
+    owner = np.searchsorted(ends, chosen, side="right")
+    parts = [
+        patches_at(im, g[chosen[owner == i] - (ends[i] - len(g))], r, norm, colour)
+        for i, (im, g) in enumerate(zip(images, grids, strict=True))
+    ]
+    if not parts:
+        raise ImageReadError("no images given")
+    sample = np.concatenate(parts)
+    return sample[rng.permutation(len(sample))]

@@ -1,0 +1,245 @@
+"""helpers.codebook: PatchCodebook as a scikit-learn estimator, VQ, and the encodings, against brute force."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sklearn.base import clone
+from sklearn.cluster import MiniBatchKMeans
+from sklearn.exceptions import NotFittedError
+from sklearn.feature_extraction.text import TfidfTransformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.utils import estimator_checks
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import helpers
+from helpers import PatchCodebook
+from helpers.codebook import ZCA
+
+from .conftest import smooth_image
+
+
+@parametrize_with_checks([ZCA()])
+def test_zca_passes_scikit_learns_estimator_checks(estimator, check):
+    check(estimator)
+
+
+#: The checks of scikit-learn's API that need no 2-D numeric data; PatchCodebook takes images, so the
+#: others (which fit on random (n, d) arrays) do not apply.
+API_CHECKS = [
+    "check_estimator_cloneable",
+    "check_estimator_repr",
+    "check_estimator_tags_renamed",
+    "check_valid_tag_types",
+    "check_no_attributes_set_in_init",
+    "check_parameters_default_constructible",
+    "check_get_params_invariance",
+    "check_set_params",
+    "check_do_not_raise_errors_in_init_or_set_params",
+    "check_mixin_order",
+]
+
+
+@pytest.mark.parametrize("name", API_CHECKS)
+def test_patch_codebook_passes_the_api_checks_that_apply(name):
+    getattr(estimator_checks, name)("PatchCodebook", PatchCodebook())
+
+
+def test_fit_is_the_lectures_sample_and_minibatch_kmeans(images):
+    codebook = PatchCodebook(n_codes=8, patch_size=4, n_patches=300, random_state=1).fit(images)
+    data = helpers.sample_patches(images, 300, r=4, random_state=1)
+    km = MiniBatchKMeans(8, random_state=1, n_init=1, batch_size=2048, max_iter=20).fit(data.reshape(300, -1))
+    assert np.array_equal(codebook.kmeans_.cluster_centers_, km.cluster_centers_)
+
+
+def test_fit_is_reproducible_and_clone_forgets_the_fit(images, codebook):
+    again = clone(codebook).fit(images)
+    assert np.array_equal(again.kmeans_.cluster_centers_, codebook.kmeans_.cluster_centers_)
+    with pytest.raises(NotFittedError):
+        clone(codebook).transform(images)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"norm": "gray"}, "norm must be one of"),
+        ({"encoding": "soft"}, "encoding must be one of"),
+        ({"pyramid": (3,)}, "powers of 2"),
+        ({"scales": (2,)}, "scales"),
+        ({"n_codes": 0}, "n_codes"),
+        ({"patch_size": 0}, "patch size"),
+        ({"n_codes": 10_000}, "cannot fit 10000 code vectors"),
+    ],
+)
+def test_fit_validates_its_parameters(images, params, message):
+    with pytest.raises(ValueError, match=message):
+        PatchCodebook(n_patches=500, **params).fit(images)
+
+
+def test_transform_names_an_image_without_patches(images, codebook):
+    tiny = helpers.ImageList([images[0], np.zeros((5, 30, 3))], ["ok.png", "icon.png"])
+    with pytest.raises(ValueError, match="icon.png: 5 x 30 pixels has no 8 x 8 patch"):
+        codebook.transform(tiny)
+    with pytest.raises(ValueError, match="sequence of images"):
+        codebook.transform(images[0])
+
+
+# ---- VQ ---------------------------------------------------------------------------------------------------
+
+BOOKS = {}
+
+
+def small_book(r):
+    if r not in BOOKS:
+        train = [smooth_image(24, 24, seed) for seed in range(3)]
+        BOOKS[r] = PatchCodebook(n_codes=6, patch_size=r, step=1, n_patches=400).fit(train)
+    return BOOKS[r]
+
+
+@given(h=st.integers(1, 30), w=st.integers(1, 30), r=st.sampled_from([1, 2, 3, 5, 8]), seed=st.integers(0, 9))
+def test_encode_decode_shapes_for_any_size(h, w, r, seed):
+    book = small_book(r)
+    codes = book.encode(smooth_image(h, w, seed))
+    assert codes.shape == (-(-h // r), -(-w // r))
+    assert book.decode(codes).shape == (codes.shape[0] * r, codes.shape[1] * r)
+    assert book.decode(codes, shape=(h, w)).shape == (h, w)
+
+
+@given(h=st.integers(8, 40), w=st.integers(8, 40), seed=st.integers(0, 99))
+def test_encode_gives_the_nearest_code_vector_by_brute_force(codebook, h, w, seed):
+    image = smooth_image(h, w, seed)
+    codes = codebook.encode(image)
+    padded = np.pad(image.mean(axis=2, dtype=np.float64), ((0, -h % 8), (0, -w % 8)), mode="edge")
+    blocks = padded.reshape(codes.shape[0], 8, codes.shape[1], 8).transpose(0, 2, 1, 3).reshape(-1, 64)
+    centers = codebook.kmeans_.cluster_centers_
+    squared = ((blocks[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
+    chosen = squared[np.arange(len(blocks)), codes.ravel()]
+    assert np.allclose(chosen, squared.min(axis=1), rtol=1e-12, atol=1e-15)
+
+
+def test_decode_checks_codes(codebook):
+    with pytest.raises(ValueError, match="integers in 0 .. 15"):
+        codebook.decode(np.array([[16]]))
+
+
+def test_patchcode_and_mean_removed_vq(collection):
+    camera = collection["camera"]
+    plain = PatchCodebook(n_codes=64, n_patches=5000).fit(collection)
+    centred = PatchCodebook(n_codes=64, norm="center", n_patches=5000).fit(collection)
+    error = {
+        name: np.mean((helpers.patchcode(camera, cb) - camera.mean(axis=2)) ** 2)
+        for name, cb in [("plain", plain), ("centred", centred)]
+    }
+    assert error["centred"] < error["plain"]
+    decoded = centred.decode(centred.encode(camera), camera.shape[:2], helpers.block_means(camera))
+    assert np.array_equal(helpers.patchcode(camera, centred), decoded)
+    with pytest.raises(ValueError, match="raw or mean-removed"):
+        helpers.patchcode(camera, PatchCodebook(n_codes=8, norm="standardize", n_patches=500).fit(collection[:2]))
+
+
+def test_block_means_of_gray_and_colour_images_agree():
+    gray = np.arange(100, dtype=float).reshape(10, 10) / 100
+    means = helpers.block_means(gray, r=4)
+    assert means.shape == (3, 3)
+    np.testing.assert_allclose(means[0, 0], gray[:4, :4].mean())
+    np.testing.assert_allclose(helpers.block_means(np.repeat(gray[..., None], 3, 2), r=4), means)
+
+
+def test_rates():
+    assert helpers.bits_per_pixel(16, 4) == 0.25
+    assert helpers.code_entropy([0, 0, 1, 1], k=4) == 1.0
+    with pytest.raises(ValueError, match="0 .. 3"):
+        helpers.code_entropy([0, 5], k=4)
+
+
+# ---- descriptors -------------------------------------------------------------------------------------------
+
+
+def test_hard_counts_are_the_histogram_of_predicted_codes(images, codebook):
+    hists = codebook.transform(images)
+    for image, h in zip(images, hists, strict=True):
+        rows = helpers.patches(image, 8, 2).reshape(-1, 64)  # the codebook's step
+        assert np.array_equal(h, np.bincount(codebook.kmeans_.predict(rows), minlength=16))
+    assert np.array_equal(helpers.patchhist(images[0], codebook), hists[0])
+
+
+@given(order=st.permutations(range(3)))
+def test_descriptors_do_not_depend_on_the_order_of_images(images, codebook, order):
+    hists = codebook.transform(images)
+    assert np.array_equal(codebook.transform([images[i] for i in order]), hists[list(order)])
+
+
+def test_triangle_encoding_is_coates_and_ng(images):
+    book = PatchCodebook(n_codes=8, step=4, encoding="triangle", n_patches=300).fit(images)
+    rows = helpers.patches(images[2], 8, 4).reshape(-1, 64)
+    z = np.linalg.norm(rows[:, None] - book.kmeans_.cluster_centers_[None], axis=2)
+    expected = np.maximum(z.mean(axis=1, keepdims=True) - z, 0).sum(axis=0)
+    np.testing.assert_allclose(book.transform([images[2]])[0], expected, rtol=1e-9)
+
+
+def test_vlad_is_normalised_residual_sums(images):
+    book = PatchCodebook(n_codes=4, step=4, encoding="vlad", n_patches=300).fit(images)
+    rows = helpers.patches(images[0], 8, 4).reshape(-1, 64)
+    centers = book.kmeans_.cluster_centers_
+    codes = ((rows[:, None] - centers[None]) ** 2).sum(axis=2).argmin(axis=1)
+    v = np.array([(rows[codes == k] - centers[k]).sum(axis=0) for k in range(4)])
+    v = np.sign(v) * np.sqrt(np.abs(v))
+    v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+    expected = (v / np.linalg.norm(v)).ravel()
+    np.testing.assert_allclose(book.transform([images[0]])[0], expected, atol=1e-12)
+    assert book.n_features_out_ == 4 * 64
+
+
+def test_pyramid_cells_add_up_to_the_whole_image(images, codebook):
+    whole = codebook.transform(images)
+    quadrants = clone(codebook).set_params(pyramid=(2,)).fit(images).transform(images)
+    assert quadrants.shape == (3, 4 * 16)
+    np.testing.assert_allclose(quadrants.reshape(3, 4, 16).sum(axis=1), whole)
+    pyramid = clone(codebook).set_params(pyramid=(1, 2, 4)).fit(images).transform(images)
+    assert pyramid.shape == (3, 21 * 16)
+    levels = np.split(pyramid, [16, 80], axis=1)  # Lazebnik et al.: weights 1/4, 1/4, 1/2
+    for level, weight in zip(levels, [0.25, 0.25, 0.5], strict=True):
+        np.testing.assert_allclose(level.reshape(3, -1, 16).sum(axis=1), weight * whole)
+
+
+def test_two_scales_and_corners_add_patches(images):
+    one = PatchCodebook(n_codes=8, n_patches=500).fit(images)
+    two = clone(one).set_params(scales=(1, 0.5)).fit(images)
+    both = clone(one).set_params(sampling="grid+corners").fit(images)
+    n = one.transform(images).sum(axis=1)
+    assert (two.transform(images).sum(axis=1) > n).all() and (both.transform(images).sum(axis=1) >= n).all()
+    centres, rows = two.extract(images[2])
+    assert centres.max() < 64 and rows.shape[1] == 64
+
+
+def test_whitening_gives_unit_covariance_on_the_training_patches(collection):
+    book = PatchCodebook(n_codes=16, norm="standardize", whiten=1e-6, n_patches=3000).fit(collection)
+    rows = helpers.sample_patches(collection, 3000, norm="standardize").reshape(3000, -1)
+    cov = np.cov(book.whitener_.transform(rows), rowvar=False)
+    mean_free = np.eye(64) - 1 / 64  # unit variance in every direction but the patch mean, which norm removed
+    np.testing.assert_allclose(cov, mean_free, atol=1e-4)
+    eps = book.whitener_.eps * book.whitener_.eigenvalues_.mean()
+    damped = book.whitener_.eigenvalues_ / (book.whitener_.eigenvalues_ + eps)
+    assert damped[:-1].min() > 0.99 and damped[-1] == 0  # every direction whitened, but the removed mean
+
+
+def test_partial_fit_on_batches_gives_a_usable_codebook(images):
+    book = PatchCodebook(n_codes=8, n_patches=200)
+    for batch in (images[:2], images[2:], images[:1]):
+        book.partial_fit(batch)
+    assert book.kmeans_.n_steps_ == 3 and book.transform(images).shape == (3, 8)
+    with pytest.raises(ValueError, match="fewer than n_codes"):
+        PatchCodebook(n_codes=500, n_patches=100).partial_fit(images[:1])
+
+
+def test_codebook_in_a_pipeline_with_cross_validation_and_grid_search(collection):
+    tiles, labels = helpers.load_tiles(64, per_image=6, images=collection[:6])
+    model = make_pipeline(
+        PatchCodebook(n_codes=16, n_patches=3000), TfidfTransformer(), LogisticRegression(max_iter=500)
+    )
+    scores = cross_val_score(model, tiles, labels, cv=3)
+    assert scores.mean() > 2 / 6  # better than chance, 1 / 6
+    search = GridSearchCV(model, {"patchcodebook__n_codes": [8, 16]}, cv=3).fit(tiles, labels)
+    assert search.best_params_["patchcodebook__n_codes"] in (8, 16)

@@ -1,0 +1,85 @@
+"""The package as a whole: quick to import, one name per thing, no global side effects."""
+
+import subprocess
+import sys
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info
+
+import helpers
+from helpers import plotting, streaming
+
+
+def test_import_is_quick_and_loads_neither_pyplot_nor_dask():
+    code = (
+        "import sys, time; t = time.perf_counter(); import helpers; "
+        "print(time.perf_counter() - t, 'matplotlib.pyplot' in sys.modules, 'dask' in sys.modules)"
+    )
+    seconds, pyplot, dask = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert float(seconds) < 0.5 and pyplot == "False" and dask == "False"
+
+
+def test_module_names_are_not_function_names():
+    modules = {
+        "codebook",
+        "compression",
+        "descriptors",
+        "evaluation",
+        "extraction",
+        "images",
+        "plotting",
+        "streaming",
+        "widgets",
+    }
+    functions = {name for name in helpers.__all__ if name not in modules}
+    assert not modules & functions
+    assert (
+        helpers.patches is helpers.extraction.patches
+    )  # the lecture's function; help(helpers.extraction) reaches the module
+
+
+def test_library_calls_leave_thread_limits_alone(images, codebook, tmp_path):
+    before = [(lib["internal_api"], lib["num_threads"]) for lib in threadpool_info()]
+    codebook.transform(images)
+    codebook.encode(images[0])
+    helpers.PatchCodebook(n_codes=4, n_patches=100).fit(images)
+    streaming.write_sample_folder(tmp_path, 2, images=images, min_side=16, max_side=20)
+    streaming.describe_folder(tmp_path, codebook)
+    helpers.evaluation.cv_accuracy(np.random.default_rng(0).random((10, 3)), [0, 1] * 5, folds=2)
+    plotting.notebook_setup()
+    assert [(lib["internal_api"], lib["num_threads"]) for lib in threadpool_info()] == before
+
+
+def test_scale_patches_draws_near_flat_patches_flat():
+    edge = np.zeros((4, 4))
+    edge[:, 2:] = 1
+    faint = 0.5 + 0.005 * np.random.default_rng(0).standard_normal((4, 4))
+    scaled = plotting.scale_patches(np.stack([edge, faint]))
+    assert scaled[0].min() == 0 and scaled[0].max() == 1
+    assert np.ptp(scaled[1]) < 0.3  # the old per-patch stretch made this span 0 .. 1
+
+
+@pytest.mark.usefixtures("images")
+def test_figures(images, codebook):
+    from scipy.cluster.hierarchy import linkage
+
+    ax = plotting.show_patches(codebook.kmeans_.cluster_centers_, title="codes")
+    assert plotting.describe_figure(ax.figure) == "[figure: codes]"
+    assert len(plotting.side_by_side(list(images), ["a", "b", "c"]).axes) == 3
+    assert len(plotting.image_grid([list(images), list(images[:1])]).axes) == 6
+    tree = linkage(np.random.default_rng(0).random((3, 2)))
+    assert len(plotting.dendrogram_thumbnails(tree, list(images), ["a", "b", "c"], n_clusters=2).axes) == 2
+    plt.close("all")
+
+
+def test_notebook_setup_sets_only_the_figure_size():
+    dpi = plt.rcParams["figure.dpi"]
+    start = time.perf_counter()
+    plotting.notebook_setup(dpi=50)
+    assert plt.rcParams["figure.dpi"] == 50 and time.perf_counter() - start < 1
+    plt.rcParams["figure.dpi"] = dpi
