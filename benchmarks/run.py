@@ -22,6 +22,7 @@ used, on the full images: ``helpers`` does that little extra work.
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import platform
 import statistics
@@ -32,7 +33,7 @@ from pathlib import Path
 
 import lecture
 import numpy as np
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_info
 
 import helpers
 
@@ -103,25 +104,59 @@ def machine() -> str:
     )
 
 
-def check_agreement(images: helpers.ImageList, km, probe: np.ndarray) -> tuple[int, int]:
-    """Assert that the lecture's code and helpers agree on the patches both see; return the patch counts."""
-    n_lecture = n_helpers = 0
+def lecture_codebook(codebook):
+    """The fitted k-means with float32 code vectors: the lecture's patches are float32, and predict needs one dtype."""
+    km = copy.deepcopy(codebook.kmeans_)
+    km.cluster_centers_ = km.cluster_centers_.astype(np.float32)
+    return km
+
+
+def check_agreement(images: helpers.ImageList, codebook, probe: np.ndarray) -> tuple[int, int]:
+    """Assert that the lecture's code and helpers agree on the patches both see; return the patch counts.
+
+    The lecture averages the colour channels in float32, helpers in float64: the patches agree to float32
+    precision, and the codes of nearly every patch are the same (a patch almost equidistant from two code
+    vectors may go either way; seen: 63 of 238 767); the check allows one patch in 1 000 to differ.
+    """
+    km = lecture_codebook(codebook)
+    n_lecture = n_helpers = differ = 0
     for name, image in zip(images.names, images, strict=True):
         h, w = lecture_cover(image.shape, STEP)
         common = image[:h, :w]  # helpers' grid on this crop = the lecture's positions
         theirs = np.array(list(lecture.patches(image)))
         ours = helpers.patches(common, R, STEP)
-        assert np.array_equal(theirs, ours), f"{name}: the patches differ"
-        assert np.array_equal(lecture.patchhist(image, km), helpers.patchhist(common, km, R, STEP)), (
-            f"{name}: the code histograms of the same patches differ"
-        )
+        assert theirs.shape == ours.shape and np.allclose(theirs, ours, atol=1e-6), f"{name}: the patches differ"
+        differ += np.abs(lecture.patchhist(image, km) - helpers.patchhist(common, codebook)).sum() / 2
         n_lecture += len(theirs)
         n_helpers += len(helpers.grid_positions(image.shape, R, STEP))
+    assert differ <= n_lecture / 1000, f"{differ:.0f} of {n_lecture} patches got other codes"
     h, w = lecture_cover(probe.shape, R, R)
     theirs = lecture.patchcode(probe, km, PSHAPE)
-    ours = helpers.patchcode(probe, km, R)
-    assert np.array_equal(theirs[:h, :w], ours[:h, :w]), "patchcode: the blocks got different code vectors"
-    return n_lecture, n_helpers
+    ours = helpers.patchcode(probe, codebook)
+    same = np.isclose(theirs[:h, :w], ours[:h, :w], atol=1e-6).reshape(h // R, R, w // R, R).all(axis=(1, 3))
+    assert same.mean() >= 0.999, f"patchcode: {1 - same.mean():.2%} of the blocks got different code vectors"
+    return n_lecture, n_helpers, int(differ)
+
+
+def large_photo_times(repeat: int) -> tuple[float, float]:
+    """Seconds to load a 12-megapixel JPEG as a 512-pixel image: decoded in full then resized, and by helpers."""
+    import tempfile
+
+    from PIL import Image
+    from skimage.transform import resize
+
+    y, x = np.mgrid[0:3000, 0:4000]
+    noise = np.random.default_rng(0).normal(0, 12, (3000, 4000, 3))
+    photo = np.stack([np.sin(x / 50), np.cos(y / 70), np.sin((x + y) / 90)], axis=-1) * 90 + 128 + noise
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "phone.jpg"
+        Image.fromarray(np.clip(photo, 0, 255).astype(np.uint8)).save(path, quality=90)
+
+        def full():
+            with Image.open(path) as im:
+                return resize(np.asarray(im.convert("RGB")) / 255.0, (384, 512), anti_aliasing=True)
+
+        return median_time(full, repeat), median_time(lambda: helpers.load_image(path), repeat)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,8 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     print(f"machine: {machine()}")
-    fast = "with" if hasattr(helpers.vq, "nearest_codes") else "without"
-    print(f"helpers: {Path(helpers.__file__).parent} ({fast} vq.nearest_codes)")
+    print(f"helpers: {Path(helpers.__file__).parent}")
     if os.getloadavg()[0] >= 0.5 * (os.cpu_count() or 1):
         print(
             "note: other processes are using much of the CPU (load average above); helpers uses every core, "
@@ -143,16 +177,17 @@ def main(argv: list[str] | None = None) -> int:
     probe_name = "astronaut"
     probe = images[images.names.index(probe_name)]
     t = time.perf_counter()
-    with threadpool_limits(limits=1, user_api="openmp"):  # see fit_codebook_folder: faster on a busy machine
-        km = helpers.fit_codebook(helpers.sample_patches(images, 70000, R, seed=0), k=K, seed=0)
+    codebook = helpers.PatchCodebook(n_codes=K, patch_size=R).fit(images)
+    km = lecture_codebook(codebook)
     print(f"codebook: K = {K}, {R} x {R} gray patches, fitted in {time.perf_counter() - t:.1f} s (not timed below)")
 
     t = time.perf_counter()
-    n_lecture, n_helpers = check_agreement(images, km, probe)
+    n_lecture, n_helpers, differ = check_agreement(images, codebook, probe)
     print(
         f"agreement ({time.perf_counter() - t:.1f} s): on all {len(images)} images, the lecture's {n_lecture} patches "
-        "equal helpers' patches at the same positions, with equal code histograms; patchcode of "
-        f"{probe_name} gives the same code vector in every block both code"
+        f"equal helpers' patches at the same positions (to float32 precision); {differ} of them get another code "
+        f"(near-ties, float32 against float64); patchcode of {probe_name} gives the same code vector in 99.9 % of "
+        "the blocks both code or more"
     )
 
     d = R * R
@@ -173,13 +208,13 @@ def main(argv: list[str] | None = None) -> int:
             "patchcode",
             f"`patchcode`, {probe_name} {probe.shape[0]} x {probe.shape[1]}, K = {K} "
             f"({blocks_lecture} / {blocks_helpers} blocks)",
-            *median_times(lambda: lecture.patchcode(probe, km, PSHAPE), lambda: helpers.patchcode(probe, km, R), n),
+            *median_times(lambda: lecture.patchcode(probe, km, PSHAPE), lambda: helpers.patchcode(probe, codebook), n),
         ),
         (
             "patchhist",
             f"`patchhist`, {len(images)} images, K = {K}",
             *median_times(
-                lambda: [lecture.patchhist(im, km) for im in images], lambda: helpers.patchhists(images, km, R, STEP), n
+                lambda: [lecture.patchhist(im, km) for im in images], lambda: codebook.transform(images), n
             ),
         ),
     ]
@@ -225,6 +260,11 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"the histogram step runs at {100 * fraction:.0f} % of that peak "
         f"(target >= {100 * PEAK_FRACTION:.0f} %: {'met' if met else 'NOT MET'})"
+    )
+    photo_full, photo_helpers = large_photo_times(n)
+    print(
+        f"a 12-megapixel JPEG (4000 x 3000) to 512 pixels: full decode and resize {photo_full:.3f} s, "
+        f"helpers.load_image (decoded at a quarter of the size) {photo_helpers:.3f} s"
     )
     print(
         f"\nload average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}; "

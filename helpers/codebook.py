@@ -241,7 +241,7 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
             positions = [grid_positions(im.shape, r, self.step)] if "grid" in self.sampling else []
             if "corners" in self.sampling:
                 positions.append(corner_positions(im, r))
-            views.append((im, np.unique(np.concatenate(positions), axis=0), s))
+            views.append((im, positions[0] if len(positions) == 1 else np.unique(np.concatenate(positions), axis=0), s))
         return views
 
     def _rows(self, image: np.ndarray, positions: np.ndarray) -> np.ndarray:
@@ -330,6 +330,40 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
             random_state=self.random_state,
         )
 
+    def _nearest(self, rows: np.ndarray) -> np.ndarray:
+        """Index of each row's nearest code vector, as float64 arithmetic finds it, at float32 speed.
+
+        A float32 product ranks the codes (after moving the origin to the codes' mean, which keeps the
+        numbers small); the rows whose best two codes lie closer than that product's rounding error
+        (bounded from the norms) are ranked again in float64. Hand-written because it makes the histogram
+        step 1.4 to 2 times as fast as ``kmeans_.predict`` in float64 (``make bench``), with the same codes.
+        """
+        from sklearn.utils import gen_batches
+
+        origin = self.kmeans_.cluster_centers_.mean(axis=0)
+        centres = self.kmeans_.cluster_centers_ - origin
+        squares = np.einsum("kd,kd->k", centres, centres)
+        minus_2c, minus_2c32, squares32 = (
+            -2 * centres.T,
+            (-2 * centres.T).astype(np.float32),
+            squares.astype(np.float32),
+        )
+        u, n, largest = np.finfo(np.float32).eps / 2, 2 * centres.shape[1] + 6, np.sqrt(squares.max())
+        codes = np.empty(len(rows), dtype=np.intp)
+        for batch in gen_batches(len(rows), 1024):
+            x = rows[batch] - origin
+            d = x.astype(np.float32) @ minus_2c32
+            d += squares32
+            best, every = d.argmin(axis=1), np.arange(len(x))
+            first = d[every, best]
+            d[every, best] = np.inf
+            # a float32 distance is within u (n |x| L + 2 L^2) of the exact one: twice that per pair, x 2 for safety
+            unsure = d.min(axis=1) - first <= 4 * u * (n * np.linalg.norm(x, axis=1) * largest + 2 * largest**2)
+            if unsure.any():
+                best[unsure] = (x[unsure] @ minus_2c + squares).argmin(axis=1)
+            codes[batch] = best
+        return codes
+
     @property
     def n_features_out_(self) -> int:
         check_is_fitted(self, "kmeans_")
@@ -367,13 +401,13 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
         cells = [np.minimum((centres * g // [h, w]).astype(int), g - 1) @ [g, 1] for g in self.pyramid]
         if self.encoding == "triangle":  # distances to all K codes, a few thousand patches at a time
             pooled = [np.zeros((g * g, k)) for g in self.pyramid]
-            for batch in gen_batches(len(rows), 2048):
+            for batch in gen_batches(len(rows), 1024):
                 z = km.transform(rows[batch])
                 f = np.maximum(z.mean(axis=1, keepdims=True) - z, 0)
                 for out, cell in zip(pooled, cells, strict=True):
                     np.add.at(out, cell[batch], f)
         else:
-            codes = km.predict(rows)
+            codes = self._nearest(rows)
             if self.encoding == "hard":
                 pooled = [
                     np.bincount(cell * k + codes, minlength=g * g * k).reshape(g * g, k)
@@ -406,7 +440,7 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "kmeans_")
         padded = _pad_to_blocks(as_rgb(image), self.patch_size)
-        codes = self.kmeans_.predict(self._rows(padded, grid_positions(padded.shape, self.patch_size, self.patch_size)))
+        codes = self._nearest(self._rows(padded, grid_positions(padded.shape, self.patch_size, self.patch_size)))
         return codes.reshape(padded.shape[0] // self.patch_size, -1)
 
     def decode(self, codes, shape: tuple[int, ...] | None = None, means=None) -> np.ndarray:

@@ -96,6 +96,15 @@ def _normalise(p: np.ndarray, norm: str, ndim: int) -> np.ndarray:
     return p
 
 
+def _gray(image: np.ndarray) -> np.ndarray:
+    """``image.mean(axis=2)`` in float64, bit for bit, several times faster (NumPy reduces a length-3 axis slowly)."""
+    gray = image[..., 0].astype(np.float64)
+    gray += image[..., 1]
+    gray += image[..., 2]
+    gray /= 3
+    return gray
+
+
 def _check_size(r, step=1) -> None:
     for label, value in (("patch size r", r), ("step", step)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -247,7 +256,7 @@ def patches_at(image, positions, r: int = 8, norm: str = "none", colour: bool = 
     else:  # the channel mean once per pixel rather than once per patch and pixel: the same numbers, less work
         if h < r or w < r:
             return np.empty((0, r, r))
-        cut = sliding_window_view(image.mean(axis=2, dtype=np.float64), (r, r))[positions[:, 0], positions[:, 1]]
+        cut = sliding_window_view(_gray(image), (r, r))[positions[:, 0], positions[:, 1]]
     return _normalise(cut, norm, 3 if colour else 2)
 
 

@@ -243,3 +243,9 @@ def test_codebook_in_a_pipeline_with_cross_validation_and_grid_search(collection
     assert scores.mean() > 2 / 6  # better than chance, 1 / 6
     search = GridSearchCV(model, {"patchcodebook__n_codes": [8, 16]}, cv=3).fit(tiles, labels)
     assert search.best_params_["patchcodebook__n_codes"] in (8, 16)
+
+
+def test_nearest_codes_are_float64_predicts_on_real_patches(collection):
+    book = PatchCodebook(n_codes=256, n_patches=20000).fit(collection)
+    rows = np.concatenate([book.extract(image)[1] for image in collection[:6]])
+    assert np.array_equal(book._nearest(rows), book.kmeans_.predict(rows))
