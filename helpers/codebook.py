@@ -303,10 +303,13 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
         code vectors (and fits the whitening, if any, on them); memory holds
         one batch. ``n_patches`` patches are drawn from each batch.
         """
+        from sklearn.utils import check_random_state
+
         if not hasattr(self, "kmeans_"):
             self._check_params()
             self.whitener_ = None
-            self._rng = np.random.RandomState(self.random_state) if not hasattr(self, "_rng") else self._rng
+        if not hasattr(self, "_rng"):  # one stream of random draws across the calls
+            self._rng = check_random_state(self.random_state)
         rows = self._sample(_check_images(X), self._rng)
         if not hasattr(self, "kmeans_"):
             if len(rows) < self.n_codes:

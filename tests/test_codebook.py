@@ -249,3 +249,12 @@ def test_nearest_codes_are_float64_predicts_on_real_patches(collection):
     book = PatchCodebook(n_codes=256, n_patches=20000).fit(collection)
     rows = np.concatenate([book.extract(image)[1] for image in collection[:6]])
     assert np.array_equal(book._nearest(rows), book.kmeans_.predict(rows))
+
+
+def test_partial_fit_continues_a_fitted_codebook(images, codebook):
+    book = clone(codebook).fit(images)
+    before = book.kmeans_.cluster_centers_.copy()
+    book.partial_fit(images)
+    assert book.kmeans_.cluster_centers_.shape == before.shape and not np.array_equal(
+        book.kmeans_.cluster_centers_, before
+    )

@@ -23,8 +23,12 @@ def source(cell) -> str:
 def test_notebook_teaches_summarises_and_has_answered_exercises(path):
     cells = json.loads(path.read_text())["cells"]
     assert source(cells[0]).startswith("# "), "the first cell is the title"
-    headings = [source(c).splitlines()[0] for c in cells if c["cell_type"] == "markdown" and source(c).startswith("## ")]
-    assert headings[-2:] == ["## Summary", "## Exercises"], f"the notebook ends with a summary, then exercises: {headings[-2:]}"
+    headings = [
+        source(c).splitlines()[0] for c in cells if c["cell_type"] == "markdown" and source(c).startswith("## ")
+    ]
+    assert headings[-2:] == ["## Summary", "## Exercises"], (
+        f"the notebook ends with a summary, then exercises: {headings[-2:]}"
+    )
     exercises = [i for i, c in enumerate(cells) if c["cell_type"] == "markdown" and source(c).startswith("**Exercise")]
     assert len(exercises) >= 2, "at least two exercises"
     for n, i in enumerate(exercises, 1):
