@@ -9,6 +9,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def _name(requirement: str) -> str:
@@ -51,8 +54,8 @@ def test_there_are_notebooks():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_hygiene(path):
     nb = json.loads(path.read_text())
-    assert nb["metadata"]["kernelspec"]["name"] == "python3"
-    assert "widgets" not in nb["metadata"], "widget state is stored"
+    assert nb["metadata"]["kernelspec"] == KERNELSPEC, "the kernelspec that JupyterLab's python3 kernel sets"
+    assert set(nb["metadata"]) <= {"kernelspec", "language_info", "widgets"}, "volatile metadata is stored"
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert [c["execution_count"] for c in code] == list(range(1, len(code) + 1)), "not executed top to bottom once"
     for i, cell in enumerate(code, 1):
@@ -66,3 +69,42 @@ def test_notebook_hygiene(path):
     assert "".join(first_md["source"]).startswith("# "), "a notebook starts with its title"
     text = " ".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
     assert "## Exercises" in text and "## Summary" in text
+
+
+@pytest.mark.stored_notebooks
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_opens_clean_in_jupyterlab(path):
+    """What keeps an untouched notebook unmodified and its controls visible in JupyterLab
+    (tests/test_lab.py checks it in a real JupyterLab):
+
+    - the kernel's full ``language_info``, which JupyterLab would otherwise fill in and so mark
+      the notebook modified (all but the Python version must be what ipykernel reports; the
+      version is that of the machine that ran ``make notebooks``);
+    - the state of every widget that an output shows, so that a trusted notebook shows the
+      controls instead of "Error displaying widget: model not found", with model ids that
+      ``tools/notebooks.py`` numbers per notebook, so that a re-run does not change them;
+    - a widget's text fallback (shown until the notebook is trusted) that is not its repr.
+    """
+    from ipykernel.ipkernel import IPythonKernel
+
+    from tools.notebooks import model_ids
+
+    nb = json.loads(path.read_text())
+    stored, kernel = nb["metadata"]["language_info"], dict(IPythonKernel.language_info)
+    assert set(stored) == set(kernel), "language_info as the kernel reports it"
+    assert {k: v for k, v in stored.items() if k != "version"} == {k: v for k, v in kernel.items() if k != "version"}
+    assert re.fullmatch(r"3\.\d+\.\d+", stored["version"])
+
+    views = [
+        out["data"]
+        for cell in nb["cells"]
+        if cell["cell_type"] == "code"
+        for out in cell["outputs"]
+        if WIDGET_VIEW in out.get("data", {})
+    ]
+    state = nb["metadata"].get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    assert bool(views) == bool(state), "widget state is stored exactly when an output shows a widget"
+    for data in views:
+        assert data[WIDGET_VIEW]["model_id"] in state, "every widget shown has its state stored"
+        assert "(children=" not in "".join(data["text/plain"]), "a widget's text fallback is its repr"
+    assert sorted(state) == sorted(model_ids(path.name, len(state))), "model ids as tools/notebooks.py numbers them"
