@@ -30,9 +30,9 @@ check-pages: $(STAMP)
 	@test -f build/html/index.html || { echo "build/html/index.html is missing: run 'make run' first"; exit 1; }
 	$(BIN)/python -m pytest -m browser tests/test_pages.py tests/test_lab.py
 
-## lab: open JupyterLab on the notebooks
+## lab: open JupyterLab on the notebooks (with --allow-root when run as root, e.g. in Docker)
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $$(test "$$(id -u)" = 0 && echo --allow-root) notebooks/
 
 ## notebooks: re-execute the notebooks in place to refresh their stored outputs
 notebooks: $(STAMP)
