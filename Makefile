@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lab notebooks gallery bench lint format clean
+.PHONY: run test lab notebooks gallery bench check-pages lock lint format clean
 
 # Create .venv if missing, install the exact pins and `helpers` (editable).
 $(STAMP): requirements.lock pyproject.toml
@@ -17,29 +17,40 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -c "import matplotlib.pyplot"
 	touch $(STAMP)
 
-## run: execute every notebook headlessly into build/ (HTML + figures); the committed notebooks are not touched
+## run: execute every notebook into the static site build/html/ (index.html, pages, MathJax) and build/figures/
 run: $(STAMP)
 	$(BIN)/python tools/notebooks.py build
 
-## test: unit tests, doctests and strict nbval over notebooks/
+## test: unit tests, doctests and nbval over notebooks/ (decimals to within one unit of their last digit)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-## lab: open JupyterLab on the notebooks
+## check-pages: open build/html/ and the stored notebooks (in JupyterLab) in headless Chromium; after make run
+check-pages: $(STAMP)
+	@test -f build/html/index.html || { echo "build/html/index.html is missing: run 'make run' first"; exit 1; }
+	$(BIN)/python -m pytest -m browser tests/test_pages.py tests/test_lab.py
+
+## lab: open JupyterLab on the notebooks (with --allow-root when run as root, e.g. in Docker)
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $$(test "$$(id -u)" = 0 && echo --allow-root) notebooks/
 
 ## notebooks: re-execute the notebooks in place to refresh their stored outputs
 notebooks: $(STAMP)
 	$(BIN)/python tools/notebooks.py execute
 
-## gallery: copy the README's key figures from build/figures to docs/gallery (after make run)
+## gallery: copy the README's key figures from build/figures to docs/gallery (refuses figures older than the notebooks)
 gallery: $(STAMP)
 	$(BIN)/python tools/notebooks.py gallery
 
 ## bench: time the lecture's code against helpers (not part of make test)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+## lock: regenerate requirements.lock from pyproject.toml and constraints.txt (keeps the current pins where possible)
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv>=0.5"
+	$(BIN)/uv pip compile pyproject.toml --extra notebooks --extra test --constraint constraints.txt \
+		--universal --python-version 3.11 --custom-compile-command "make lock" --output-file requirements.lock
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -15,6 +15,11 @@ def explore(f: Callable, **controls) -> None:
     active in a live Jupyter session. (``interact`` runs ``f`` at once into a
     widget output that a headless run records differently from nbval.)
 
+    Where the controls cannot be shown (a notebook that is not trusted yet, a
+    static page, a text view), the output reads as one line that names them,
+    e.g. ``[Controls k, r: run this notebook in JupyterLab to use them; the
+    cell above shows their first setting.]``, instead of the widget's repr.
+
     Parameters
     ----------
     f : callable
@@ -33,4 +38,18 @@ def explore(f: Callable, **controls) -> None:
     for control in widget.kwargs_widgets:
         control.continuous_update = False
         control.observe(widget.update, names="value")
-    display(widget)
+    bundle = widget._repr_mimebundle_()
+    bundle["text/plain"] = fallback_text(list(controls))
+    display(bundle, raw=True)
+
+
+def fallback_text(names: list[str]) -> str:
+    """What a view without widgets shows in place of the controls.
+
+    >>> fallback_text(["k", "r"])
+    '[Controls k, r: run this notebook in JupyterLab to use them; the cell above shows their first setting.]'
+    """
+    return (
+        f"[Controls {', '.join(names)}: run this notebook in JupyterLab to use them;"
+        " the cell above shows their first setting.]"
+    )
