@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lab notebooks gallery bench check-pages lock lint format clean
+.PHONY: run test lab notebooks gallery own bench check-pages lock lint format clean
 
 # Create .venv if missing, install the exact pins and `helpers` (editable).
 $(STAMP): requirements.lock pyproject.toml
@@ -44,6 +44,11 @@ notebooks: $(STAMP)
 ## gallery: copy the README's key figures from build/figures to docs/gallery (refuses figures older than the notebooks)
 gallery: $(STAMP)
 	$(BIN)/python tools/notebooks.py gallery
+
+## own: run notebook 12 on a folder of photos into build/own/: make own PHOTOS=path/to/folder [K=256] [R=8] [CLUSTERS=6]
+own: $(STAMP)
+	@test -n "$(PHOTOS)" || { echo "usage: make own PHOTOS=path/to/folder [K=256] [R=8] [CLUSTERS=6]"; exit 2; }
+	$(BIN)/python tools/notebooks.py own "$(PHOTOS)" $(if $(K),K=$(K)) $(if $(R),r=$(R)) $(if $(CLUSTERS),n_clusters=$(CLUSTERS))
 
 ## bench: time the lecture's code against helpers (not part of make test)
 bench: $(STAMP)
