@@ -1,33 +1,92 @@
-"""Distances between descriptors, and how well they put items with the same label together.
+"""One protocol for comparing image descriptors: two labelled tasks, seeded splits, scores and paired tests.
 
-Retrieval (precision at k, mean average precision), clustering (ARI, NMI,
-purity, cophenetic correlation) and classification (cross-validated accuracy),
-each with its floor. scikit-learn and SciPy do the work; written here are only
-the per-query bookkeeping and purity, which they lack.
+**Tile task** (:func:`tile_task`): which image does a tile come from? Each image
+is cut on a grid of :data:`TILE` x :data:`TILE` tiles; :data:`PER_IMAGE` of
+them, chosen by the seed, are scored and labelled with their image; every other
+tile is left to fit the descriptor on (the codebook never sees a scored tile).
+This measures *instance* recognition: tiles of one photograph may show sky in
+one and a face in another, and neighbouring tiles share content across their
+borders. 8 tiles of 64 pixels fit every image but ``microaneurysms`` (102 x 102
+pixels), leaving each at least 4 tiles for the codebook: 20 images, 160 scored
+tiles, each with 7 others of its image, so the best precision at 5 is 1, and
+:data:`FOLDS` = 4 stratified folds hold exactly 2 tiles of every image.
+
+**Copy task** (:func:`copy_task`): near-duplicate retrieval in the manner of
+INRIA Copydays and Holidays (Jégou, Douze & Schmid, ECCV 2008; Douze et al.,
+CIVR 2009): each image (longer side :data:`COPY_SIDE`) and 7 seeded copies of it
+(:data:`TRANSFORMS`: a crop, a rotation, a smaller scale, a brightness and a
+contrast change, strong JPEG compression, and a mix) form a group of 8; every
+image queries all others of its half. The images are split into two halves by
+the seed and the descriptor is fitted on one half's originals to score the
+other's groups, and the other way round, so that, as with Holidays'
+independent vocabulary, the codebook has never seen a scored image.
+
+:func:`run` fits a descriptor (any scikit-learn transformer of a list of
+images: a :class:`~helpers.PatchCodebook`, a pipeline, or a
+``FunctionTransformer`` of a histogram) on each split's ``fit`` images with
+``random_state=seed``, describes the scored items, and measures: retrieval
+(precision at 5, mean average precision, every item a query), clustering
+(average linkage cut into as many clusters as labels: ARI, NMI, purity,
+cophenetic correlation) and, on the tile task, the accuracy of a logistic
+regression on standardised descriptors in :func:`folds` (fitted in each training
+fold only). One seed fixes the tiles (or copies and halves), the descriptor's
+random state and the folds, so variants compared on the same seed see the same
+data: compare them with :func:`paired` over :data:`SEEDS`.
+
+Measures (scikit-learn and SciPy do the work; written here are only the
+per-query bookkeeping and purity, which they lack) are each given with their
+floor (:func:`chance_retrieval`, :func:`chance_accuracy`) and ceiling.
 """
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 __all__ = [
+    "COPY_SIDE",
+    "FOLDS",
     "METRICS",
+    "PER_IMAGE",
+    "SEEDS",
+    "TILE",
+    "TRANSFORMS",
+    "Split",
     "chance_accuracy",
     "chance_retrieval",
     "cluster_scores",
+    "copies",
+    "copy_task",
     "cv_accuracy",
+    "describe",
     "distances",
-    "evaluate",
+    "folds",
     "format_table",
     "linkage_scores",
     "mean_average_precision",
+    "paired",
     "precision_at_k",
     "precision_ceiling",
     "purity",
-    "scores",
+    "read_results",
+    "run",
+    "score",
+    "spread",
+    "tile_task",
 ]
+
+#: Tile side in pixels, tiles scored per image, cross-validation folds (2 tiles of each image per fold).
+TILE, PER_IMAGE, FOLDS = 64, 8, 4
+#: The seeds of the benchmarks: each fixes tiles (copies), the descriptor's random state and the folds.
+SEEDS = (0, 1, 2, 3, 4)
+#: Longer side of the copy task's originals, in pixels.
+COPY_SIDE = 256
+#: The copies :func:`copies` makes of an image, in order.
+TRANSFORMS = ("crop", "rotate", "scale", "brightness", "contrast", "jpeg", "mixed")
 
 #: Distances :func:`distances` knows.
 METRICS = ("cosine", "euclidean", "chi2")
@@ -107,13 +166,18 @@ def precision_at_k(D, labels, k: int = 5, per_query: bool = False):
     return p if per_query else float(p.mean())
 
 
-def mean_average_precision(D, labels) -> float:
+def mean_average_precision(D, labels, per_query: bool = False):
     """Mean over queries of the average precision of ranking the other items by distance.
 
     Each query's AP is :func:`sklearn.metrics.average_precision_score` of
     "same label" against minus the distance. Tied distances are ranked
     together: every same-label item in a tie gets the precision reached at
-    the end of the tie. Queries whose label no other item has are left out.
+    the end of the tie. Queries whose label no other item has are left out
+    (with ``per_query``, their AP is NaN).
+
+    Returns
+    -------
+    float, the mean over queries; or ndarray of shape (n,) with ``per_query``
 
     Examples
     --------
@@ -128,10 +192,13 @@ def mean_average_precision(D, labels) -> float:
         raise ValueError(f"distance matrix of shape {D.shape} does not match {len(labels)} labels")
     others = ~np.eye(len(labels), dtype=bool)
     same = (labels[:, None] == labels[None, :]) & others
-    scores = [
-        average_precision_score(same[q][others[q]], -D[q][others[q]]) for q in range(len(labels)) if same[q].any()
-    ]
-    return float(np.mean(scores))
+    ap = np.array(
+        [
+            average_precision_score(same[q][others[q]], -D[q][others[q]]) if same[q].any() else np.nan
+            for q in range(len(labels))
+        ]
+    )
+    return ap if per_query else float(np.nanmean(ap))
 
 
 def purity(labels_true, labels_pred) -> float:
@@ -174,28 +241,6 @@ def linkage_scores(D, labels, method: str = "average", n_clusters: int | None = 
     }
 
 
-def evaluate(X, labels, metric: str = "cosine", k: int = 5, method: str = "average") -> dict[str, float]:
-    """Retrieval and clustering scores of one descriptor: ``p@k``, ``map``, and :func:`linkage_scores`."""
-    D = distances(X, metric)
-    return {
-        f"p@{k}": precision_at_k(D, labels, k),
-        "map": mean_average_precision(D, labels),
-        **linkage_scores(D, labels, method),
-    }
-
-
-def cv_accuracy(X, labels, folds: int = 5, seed: int = 0) -> float:
-    """Mean accuracy of a logistic regression on standardised descriptors, stratified ``folds``-fold CV."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    return float(cross_val_score(model, np.asarray(X), np.asarray(labels), cv=cv).mean())
-
-
 def chance_accuracy(labels) -> float:
     """Accuracy of always guessing the most common label."""
     _, counts = np.unique(np.asarray(labels), return_counts=True)
@@ -229,26 +274,373 @@ def chance_retrieval(labels, k: int = 5, repeats: int = 100, seed: int = 0) -> d
     return {f"p@{k}": float(p), "map": float(ap)}
 
 
-def scores(hists, labels, *, k: int = 5, seed: int = 0) -> dict[str, float]:
-    """One score sheet for code histograms, so that variants are compared the same way.
+def cv_accuracy(X, labels, folds: int = FOLDS, seed: int = 0) -> float:
+    """Mean accuracy of a logistic regression on standardised descriptors over stratified ``folds``-fold CV.
 
-    Frequencies (L1) with the cosine distance (equal to the lecture's counts
-    with cosine) give ``p@k``, ``map``, ``ari``, ``nmi``, ``purity`` and
-    ``cophenetic`` (:func:`evaluate`); square-root frequencies with the
-    Euclidean (Hellinger) distance give ``hellinger map`` and ``hellinger ari``;
-    ``accuracy`` is :func:`cv_accuracy` on the frequencies.
+    The scaler and the classifier are one :class:`~sklearn.pipeline.Pipeline`,
+    fitted on the training folds only (:func:`sklearn.model_selection.cross_val_score`).
     """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))
+    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    return float(cross_val_score(model, np.asarray(X), np.asarray(labels), cv=cv).mean())
+
+
+def folds(seed: int = 0):
+    """The protocol's cross-validation: :data:`FOLDS` stratified, shuffled folds, seeded."""
+    from sklearn.model_selection import StratifiedKFold
+
+    return StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=seed)
+
+
+# ---- the two tasks ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Split:
+    """Images a descriptor may be fitted on (no labels), and the labelled images it is scored on."""
+
+    fit: list
+    items: list
+    labels: np.ndarray
+
+
+def tile_task(seed: int = 0, images=None) -> list[Split]:
+    """The tile task: :data:`PER_IMAGE` scored tiles of every image that has that many, the rest to fit on.
+
+    Each image is cut on a :data:`TILE` grid from its top-left corner (the
+    remainder is dropped). For every image with at least ``PER_IMAGE + 1``
+    tiles, ``PER_IMAGE`` of them, drawn by ``seed``, are scored and labelled
+    with the image's name; all other tiles of all images (including those of
+    images with too few) go to ``fit``.
+
+    Returns
+    -------
+    list of one Split
+        ``items``: ImageList of tiles named ``image/row,col``; ``labels``: the image of each.
+
+    Examples
+    --------
+    >>> (split,) = tile_task(seed=0)
+    >>> len(split.items), len(set(split.labels)), len(split.fit)
+    (160, 20, 743)
+    """
+    from skimage.util import view_as_blocks
+
+    from .images import ImageList, load_images
+
+    images = load_images() if images is None else images
+    rng = np.random.default_rng(seed)
+    fit, items, labels, fit_names, item_names = [], [], [], [], []
+    for name, image in zip(images.names, images, strict=True):
+        rows, cols = image.shape[0] // TILE, image.shape[1] // TILE
+        if rows * cols == 0:
+            continue
+        blocks = view_as_blocks(image[: rows * TILE, : cols * TILE], (TILE, TILE, 3)).reshape(-1, TILE, TILE, 3)
+        scored = np.zeros(len(blocks), dtype=bool)
+        if len(blocks) > PER_IMAGE:
+            scored[rng.choice(len(blocks), PER_IMAGE, replace=False)] = True
+        for i, (block, is_scored) in enumerate(zip(blocks, scored, strict=True)):
+            tile_name = f"{name}/{i // cols},{i % cols}"
+            (items if is_scored else fit).append(block)
+            (item_names if is_scored else fit_names).append(tile_name)
+            if is_scored:
+                labels.append(name)
+    return [Split(ImageList(fit, fit_names), ImageList(items, item_names), np.array(labels))]
+
+
+def copies(image, seed: int = 0) -> list[np.ndarray]:
+    """Seven near-duplicates of an image, one per :data:`TRANSFORMS`, with seeded strengths.
+
+    ========== ==============================================================
+    crop       a window with 30-50 % of the area, at a random place
+    rotate     10-30 degrees either way, cropped to the largest upright
+               rectangle inside (no filled corners)
+    scale      downscaled to 40-60 % of each side (anti-aliased)
+    brightness 0.15-0.25 added or subtracted (clipped to [0, 1])
+    contrast   differences from the mean gray scaled by 0.4-0.6
+    jpeg       JPEG at quality 5-15 (Pillow)
+    mixed      crop to 60-80 %, downscale to 60-80 %, brightness
+               +-0.1, JPEG at quality 30-50
+    ========== ==============================================================
+
+    Returns
+    -------
+    list of 7 ndarray, each (h, w, 3) float32 in [0, 1]
+    """
+    from skimage.transform import rescale, rotate
+
+    from .images import as_rgb
+
+    image = as_rgb(image)
+    rng = np.random.default_rng(seed)
+
+    def crop(im, area):
+        h, w = im.shape[:2]
+        ch, cw = max(8, round(h * np.sqrt(area))), max(8, round(w * np.sqrt(area)))
+        y, x = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
+        return im[y : y + ch, x : x + cw]
+
+    def scale(im, factor):
+        return np.clip(rescale(im, factor, anti_aliasing=True, channel_axis=2), 0, 1)
+
+    def shift(im, amount):
+        return np.clip(im + amount, 0, 1)
+
+    def jpeg(im, quality):
+        import io
+
+        from PIL import Image
+
+        buffer = io.BytesIO()
+        Image.fromarray(np.round(im * 255).astype(np.uint8)).save(buffer, "JPEG", quality=int(quality))
+        return np.asarray(Image.open(buffer).convert("RGB")) / 255
+
+    def turn(im, degrees):
+        h, w = im.shape[:2]
+        a = np.deg2rad(abs(degrees))
+        sin, cos = np.sin(a), np.cos(a)  # largest upright rectangle inside the turned one (w, h >= that of 8 px)
+        if min(h, w) <= 2 * sin * cos * max(h, w):
+            half = min(h, w) / 2
+            rw, rh = (half / sin, half / cos) if w >= h else (half / cos, half / sin)
+        else:
+            rw, rh = (w * cos - h * sin) / (cos**2 - sin**2), (h * cos - w * sin) / (cos**2 - sin**2)
+        turned = rotate(im, degrees, order=1)
+        y, x = int(np.ceil((h - rh) / 2)), int(np.ceil((w - rw) / 2))
+        return turned[y : h - y, x : w - x]
+
+    sign = rng.choice([-1, 1], size=3)
+    mean = image.mean()
+    made = [
+        crop(image, rng.uniform(0.3, 0.5)),
+        turn(image, sign[0] * rng.uniform(10, 30)),
+        scale(image, rng.uniform(0.4, 0.6)),
+        shift(image, sign[1] * rng.uniform(0.15, 0.25)),
+        mean + (image - mean) * rng.uniform(0.4, 0.6),
+        jpeg(image, rng.integers(5, 16)),
+        jpeg(
+            shift(scale(crop(image, rng.uniform(0.6, 0.8) ** 2), rng.uniform(0.6, 0.8)), sign[2] * 0.1),
+            rng.integers(30, 51),
+        ),
+    ]
+    return [np.ascontiguousarray(np.clip(m, 0, 1), dtype=np.float32) for m in made]
+
+
+def copy_task(seed: int = 0, images=None) -> list[Split]:
+    """The copy task: groups of an original and its 7 :func:`copies`, in two halves fitted on each other.
+
+    The originals are downscaled (anti-aliased) to a longer side of
+    :data:`COPY_SIDE` pixels. ``seed`` draws the copies' strengths and which
+    images go to which half (the first ``n // 2`` of a random permutation).
+    Each Split scores the groups of one half (items named ``image/transform``,
+    labelled with the image) and fits on the other half's originals.
+
+    Returns
+    -------
+    list of two Splits
+
+    Examples
+    --------
+    >>> halves = copy_task(seed=0)
+    >>> [len(h.items) for h in halves], [len(h.fit) for h in halves]
+    ([80, 88], [11, 10])
+    """
+    from skimage.transform import resize
+
+    from .images import ImageList, load_images
+
+    images = load_images() if images is None else images
+    originals = []
+    for image in images:
+        h, w = image.shape[:2]
+        f = min(1.0, COPY_SIDE / max(h, w))
+        shape = (max(8, round(h * f)), max(8, round(w * f)), 3)
+        originals.append(np.clip(resize(image, shape, anti_aliasing=True), 0, 1).astype(np.float32))
+    rng = np.random.default_rng(seed)
+    groups = [[o, *copies(o, seed=int(rng.integers(2**31)))] for o in originals]
+    order = rng.permutation(len(originals))
+    halves = [np.sort(order[: len(order) // 2]), np.sort(order[len(order) // 2 :])]
+    splits = []
+    for scored, fitted in (halves, halves[::-1]):
+        names = [f"{images.names[i]}/{t}" for i in scored for t in ("original", *TRANSFORMS)]
+        items = ImageList([im for i in scored for im in groups[i]], names)
+        fit = ImageList([originals[i] for i in fitted], [images.names[i] for i in fitted])
+        splits.append(Split(fit, items, np.repeat([images.names[i] for i in scored], len(TRANSFORMS) + 1)))
+    return splits
+
+
+# ---- running a descriptor through the protocol -----------------------------------------------------------------
+
+
+def describe(descriptor, split: Split, seed: int = 0) -> np.ndarray:
+    """Fit a clone of ``descriptor`` on ``split.fit`` with every ``random_state`` set to ``seed``; describe the items.
+
+    Returns
+    -------
+    ndarray, shape (len(split.items), d), float64
+    """
+    from sklearn.base import clone
+
+    model = clone(descriptor)
+    model.set_params(**{key: seed for key in model.get_params() if key.split("__")[-1] == "random_state"})
+    return np.asarray(model.fit(split.fit).transform(split.items), dtype=np.float64)
+
+
+def _measure(X, labels, seed, norm, metric, method, k, classify) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Per-query precision at k and AP, and the clustering (and accuracy) scores of one split's descriptors."""
     import warnings
 
     from .descriptors import normalize_hists
 
-    freq = normalize_hists(hists, "l1")
-    cosine = evaluate(freq, labels, "cosine", k)
-    hellinger = evaluate(normalize_hists(hists, "sqrt"), labels, "euclidean", k)
-    with warnings.catch_warnings():  # labels with fewer items than folds are missing from some folds
-        warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
-        accuracy = cv_accuracy(freq, labels, seed=seed)
-    return cosine | {"hellinger map": hellinger["map"], "hellinger ari": hellinger["ari"], "accuracy": accuracy}
+    X = np.asarray(X, dtype=np.float64) if norm is None else normalize_hists(X, norm)
+    D = distances(X, metric)
+    others = linkage_scores(D, labels, method)
+    if classify:
+        with warnings.catch_warnings():  # lbfgs on nearly separable data may stop at its iteration limit
+            warnings.filterwarnings("ignore", category=UserWarning)
+            others["accuracy"] = cv_accuracy(X, labels, FOLDS, seed)
+    return precision_at_k(D, labels, k, per_query=True), mean_average_precision(D, labels, per_query=True), others
+
+
+def score(
+    X,
+    labels,
+    seed: int = 0,
+    *,
+    norm: str | None = "counts",
+    metric: str = "cosine",
+    method: str = "average",
+    k: int = 5,
+    classify: bool = True,
+) -> dict[str, float]:
+    """The protocol's scores of one split's descriptors ``X`` (one row per item, labelled ``labels``).
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+    labels : array_like, shape (n,)
+    seed : int
+        Of the folds (:func:`folds`).
+    norm : str or None
+        :func:`helpers.normalize_hists` method applied to the rows first
+        (``None`` for descriptors that may be negative, such as VLAD).
+    metric : str
+        The distance of :func:`distances`.
+    method : str
+        Linkage of the clustering, cut into one cluster per label.
+    k : int
+        Of the precision at k.
+    classify : bool
+        Also the accuracy of :func:`cv_accuracy` in :func:`folds` ``(seed)``.
+
+    Returns
+    -------
+    dict
+        ``p@k``, ``map``, ``ari``, ``nmi``, ``purity``, ``cophenetic`` and ``accuracy``.
+    """
+    precision, ap, others = _measure(X, np.asarray(labels), seed, norm, metric, method, k, classify)
+    return {f"p@{k}": float(precision.mean()), "map": float(np.nanmean(ap))} | others
+
+
+def run(
+    descriptor,
+    task: Sequence[Split],
+    seed: int = 0,
+    *,
+    norm: str | None = "counts",
+    metric: str = "cosine",
+    method: str = "average",
+    k: int = 5,
+    classify: bool = True,
+) -> dict[str, float]:
+    """Score one descriptor on one task and seed: :func:`describe` each split, then :func:`score`.
+
+    Parameters
+    ----------
+    descriptor : scikit-learn transformer of a list of images
+        Fitted anew on each split.
+    task : list of Split
+        :func:`tile_task` or :func:`copy_task` of the same ``seed``.
+    norm, metric, method, k, classify
+        As for :func:`score`.
+
+    Returns
+    -------
+    dict
+        ``p@k`` and ``map`` over all queries of all splits; ``ari``, ``nmi``,
+        ``purity``, ``cophenetic`` and ``accuracy`` averaged over the splits.
+    """
+    measured = [
+        _measure(describe(descriptor, split, seed), split.labels, seed, norm, metric, method, k, classify)
+        for split in task
+    ]
+    result = {
+        f"p@{k}": float(np.concatenate([m[0] for m in measured]).mean()),
+        "map": float(np.nanmean(np.concatenate([m[1] for m in measured]))),
+    }
+    return result | {key: float(np.mean([m[2][key] for m in measured])) for key in measured[0][2]}
+
+
+# ---- spread and paired comparisons over seeds ----------------------------------------------------------------
+
+
+def spread(values) -> tuple[float, float]:
+    """Mean and sample standard deviation (``ddof=1``) of per-seed scores."""
+    values = np.asarray(values, dtype=np.float64)
+    return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
+
+
+def paired(a, b) -> dict[str, float]:
+    """Compare two variants scored on the same seeds: the per-seed differences ``a - b`` and two paired tests.
+
+    Returns
+    -------
+    dict
+        ``diff`` (mean difference), ``sd`` (its standard deviation over seeds),
+        ``wins`` (seeds where ``a > b``), ``n``, ``t_p`` (two-sided
+        :func:`scipy.stats.ttest_rel`) and ``wilcoxon_p`` (two-sided
+        :func:`scipy.stats.wilcoxon`, exact; with 5 seeds it cannot go below
+        0.0625). A p-value is NaN when every difference is 0.
+
+    Examples
+    --------
+    >>> r = paired([0.5, 0.6, 0.7, 0.6, 0.55], [0.4, 0.45, 0.5, 0.5, 0.5])
+    >>> round(r["diff"], 3), r["wins"], round(r["t_p"], 4), r["wilcoxon_p"]
+    (0.12, 5, 0.0093, 0.0625)
+    """
+    from scipy.stats import ttest_rel, wilcoxon
+
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
+        raise ValueError(f"paired scores must be two 1-D arrays of the same length >= 2, got {a.shape} and {b.shape}")
+    d = a - b
+    constant = np.allclose(d, d[0])
+    return {
+        "diff": float(d.mean()),
+        "sd": float(d.std(ddof=1)),
+        "wins": int((d > 0).sum()),
+        "n": len(d),
+        "t_p": float("nan") if constant else float(ttest_rel(a, b).pvalue),
+        "wilcoxon_p": float("nan") if not d.any() else float(wilcoxon(a, b).pvalue),
+    }
+
+
+def read_results(path: str | Path) -> list[dict]:
+    """The rows of a benchmark CSV (lines starting with ``#`` are comments); numbers as floats, seeds as ints."""
+    lines = [line for line in Path(path).read_text().splitlines() if line and not line.startswith("#")]
+    rows = []
+    for row in csv.DictReader(lines):
+        for key, value in row.items():
+            try:
+                row[key] = int(value) if key == "seed" else float(value)
+            except ValueError:
+                pass
+        rows.append(row)
+    return rows
 
 
 def format_table(results: Mapping[str, Mapping[str, float]], keys: Sequence[str] | None = None, digits: int = 3) -> str:

@@ -113,9 +113,104 @@ def test_floors_and_ceiling():
     assert 0.15 < floor["p@5"] < 0.27 and floor["map"] > floor["p@5"]  # expected p@5 = 4 / 19 = 0.21
 
 
-def test_scores_sheet_and_table(images, codebook):
-    hists = codebook.transform(list(images) * 5)
-    labels = np.tile(["a", "b", "c"], 5)
-    sheet = ev.scores(hists, labels, k=3)
-    assert sheet["p@3"] == 1 and sheet["ari"] == 1 and sheet["accuracy"] == 1
+def test_format_table():
     assert ev.format_table({"x": {"p@3": 1}}).splitlines() == ["      p@3", "x   1.000"]
+
+
+# ---- the protocol ------------------------------------------------------------------------------------------------
+
+
+def test_tile_task_scores_tiles_the_descriptor_never_sees(collection):
+    (split,) = ev.tile_task(seed=3, images=collection)
+    names, counts = np.unique(split.labels, return_counts=True)
+    assert len(names) == 20 and (counts == ev.PER_IMAGE).all() and "microaneurysms" not in names
+    assert split.items[0].shape == (ev.TILE, ev.TILE, 3)
+    assert not set(split.items.names) & set(split.fit.names)  # scored tiles are never fitted on
+    cut = {name: sum(1 for n in split.fit.names + split.items.names if n.startswith(name + "/")) for name in names}
+    assert cut["page"] == 12 and cut["astronaut"] == 64  # every grid tile goes to one side
+    tile = split.items[split.items.names.index(split.items.names[5])]
+    image, (row, col) = split.items.names[5].split("/")[0], map(int, split.items.names[5].split("/")[1].split(","))
+    r, c = row * ev.TILE, col * ev.TILE
+    assert np.array_equal(tile, collection[image][r : r + ev.TILE, c : c + ev.TILE])
+    (again,) = ev.tile_task(seed=3, images=collection)
+    (other,) = ev.tile_task(seed=4, images=collection)
+    assert again.items.names == split.items.names and other.items.names != split.items.names
+
+
+def test_every_fold_holds_two_tiles_of_every_image(collection):
+    (split,) = ev.tile_task(seed=0, images=collection)
+    for _, test in ev.folds(0).split(split.items.names, split.labels):
+        assert (np.unique(split.labels[test], return_counts=True)[1] == 2).all()
+
+
+def test_copies_are_the_seven_transforms(collection):
+    image = collection["chelsea"][:200, :240]
+    made = ev.copies(image, seed=1)
+    assert len(made) == len(ev.TRANSFORMS) == 7
+    assert all(m.dtype == np.float32 and m.min() >= 0 and m.max() <= 1 for m in made)
+    crop, rotated, scaled, bright, contrast, jpeg, mixed = made
+    assert 0.3 <= crop.size / image.size <= 0.5 + 0.02 and 0.4 <= scaled.shape[0] / 200 <= 0.6
+    assert rotated.shape[0] < 200 and rotated[0, 0].any()  # cropped inside the turned image: no black corner
+    assert 0.15 <= abs(float(np.mean(bright - image))) <= 0.25
+    assert 0.4 <= contrast.std() / image.std() <= 0.6
+    assert jpeg.shape == image.shape and 0 < np.abs(jpeg - image).mean() < 0.1
+    assert mixed.shape[0] < 200
+    assert all(np.array_equal(a, b) for a, b in zip(made, ev.copies(image, seed=1), strict=True))
+
+
+def test_copy_task_fits_each_half_on_the_other(collection):
+    halves = ev.copy_task(seed=0, images=collection[:6])
+    assert [len(h.fit) for h in halves] == [3, 3] and [len(h.items) for h in halves] == [24, 24]
+    for h in halves:
+        scored = {name.split("/")[0] for name in h.items.names}
+        assert scored.isdisjoint(h.fit.names) and (np.unique(h.labels, return_counts=True)[1] == 8).all()
+        assert max(h.fit[0].shape[:2]) == ev.COPY_SIDE
+
+
+def test_run_scores_a_descriptor_on_the_protocol(collection):
+    from sklearn.preprocessing import FunctionTransformer
+
+    task = ev.tile_task(seed=0, images=collection)
+    colour = FunctionTransformer(helpers.colour_hists)
+    result = ev.run(colour, task, seed=0, norm="sqrt", metric="euclidean")
+    X = helpers.normalize_hists(helpers.colour_hists(task[0].items), "sqrt")
+    D = ev.distances(X, "euclidean")
+    assert result["p@5"] == ev.precision_at_k(D, task[0].labels, 5)
+    assert result["map"] == ev.mean_average_precision(D, task[0].labels)
+    assert result["ari"] == ev.linkage_scores(D, task[0].labels)["ari"]
+    assert result["accuracy"] == ev.cv_accuracy(X, task[0].labels, ev.FOLDS, seed=0)
+    assert ev.score(X, task[0].labels, seed=0, norm=None, metric="euclidean") == result
+    assert ev.precision_ceiling(task[0].labels) == 1 and result["accuracy"] > 4 * ev.chance_accuracy(task[0].labels)
+
+
+def test_describe_fits_with_the_seed_and_never_on_the_items(images):
+    class Recorder(helpers.PatchCodebook):
+        def fit(self, X, y=None):
+            self.fitted_on_ = list(X.names)
+            return super().fit(X, y)
+
+    split = ev.Split(images[:2], images[2:], np.array(["c"]))
+    book = Recorder(n_codes=4, n_patches=200, random_state=99)
+    X = ev.describe(book, split, seed=7)
+    again = helpers.PatchCodebook(n_codes=4, n_patches=200, random_state=7).fit(images[:2]).transform(images[2:])
+    assert np.array_equal(X, again) and book.random_state == 99  # a clone was fitted, with the seed
+
+
+def test_paired_differences_and_tests():
+    from scipy.stats import ttest_rel, wilcoxon
+
+    a, b = [0.61, 0.64, 0.58, 0.66, 0.60, 0.63], [0.50, 0.55, 0.52, 0.51, 0.53, 0.50]
+    r = ev.paired(a, b)
+    assert r["diff"] == pytest.approx(np.mean(np.subtract(a, b))) and r["wins"] == 6 and r["n"] == 6
+    assert r["t_p"] == pytest.approx(ttest_rel(a, b).pvalue) and r["wilcoxon_p"] == pytest.approx(1 / 32)
+    assert wilcoxon(a, b).pvalue == pytest.approx(r["wilcoxon_p"])
+    assert np.isnan(ev.paired(a, a)["t_p"]) and np.isnan(ev.paired(a, a)["wilcoxon_p"])
+    with pytest.raises(ValueError, match="same length"):
+        ev.paired([1, 2], [1, 2, 3])
+    assert ev.spread([1.0, 2.0, 3.0]) == (2.0, 1.0)
+
+
+def test_read_results(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("# made by a test\ntask,variant,seed,map\ntiles,a,0,0.5\n")
+    assert ev.read_results(path) == [{"task": "tiles", "variant": "a", "seed": 0, "map": 0.5}]
