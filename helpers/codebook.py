@@ -20,6 +20,7 @@ from .images import ImageReadError, as_rgb
 __all__ = [
     "ENCODINGS",
     "SAMPLINGS",
+    "VLAD_NORMS",
     "ZCA",
     "PatchCodebook",
     "bits_per_pixel",
@@ -32,6 +33,8 @@ __all__ = [
 ENCODINGS = ("hard", "triangle", "vlad")
 #: Where :class:`PatchCodebook` takes patches.
 SAMPLINGS = ("grid", "corners", "grid+corners")
+#: How ``encoding="vlad"`` normalises each cell's residual sums before the final L2 normalisation.
+VLAD_NORMS = ("l2", "power", "intra", "power+intra")
 
 
 class ZCA(TransformerMixin, BaseEstimator):
@@ -119,10 +122,12 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
     * ``"triangle"``: Coates & Ng's (2011) soft assignment
       :math:`f_k = \\max(0, \\bar z - z_k)`, :math:`z_k = \\lVert x - c_k \\rVert`,
       summed over the patches;
-    * ``"vlad"``: the residuals :math:`x - c_k` to the nearest code summed per
-      code (Jégou et al. 2010), then power-normalised (signed square root),
-      intra-normalised (each code's sum to unit length; Arandjelović &
-      Zisserman 2013) and L2-normalised.
+    * ``"vlad"``: the residuals :math:`v_k = \\sum_{x: NN(x) = k} (x - c_k)` to
+      the nearest code summed per code (Jégou et al., CVPR 2010), then, as
+      ``vlad_norm`` says, power-normalised (signed square root,
+      :math:`\\operatorname{sign}(v) \\sqrt{|v|}`; Jégou et al., PAMI 2012) and/or
+      intra-normalised (each :math:`v_k` to unit length; Arandjelović &
+      Zisserman, CVPR 2013), and finally L2-normalised.
 
     Each is pooled over the cells of every grid in ``pyramid`` (by patch
     centre) and the cells are concatenated, level by level.
@@ -143,6 +148,9 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
         Whiten the normalised patches with ``ZCA(eps=whiten)``.
     encoding : str
         One of :data:`ENCODINGS`.
+    vlad_norm : str
+        One of :data:`VLAD_NORMS`: the steps before VLAD's final L2
+        normalisation (``"l2"``: none, Jégou et al. 2010's original).
     pyramid : tuple of int
         Grid sizes to pool over: ``(1,)`` the whole image; ``(2,)`` its four
         quadrants (Coates & Ng); ``(1, 2)`` or ``(1, 2, 4)`` a spatial pyramid
@@ -186,6 +194,7 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
         colour: bool = False,
         whiten: float | None = None,
         encoding: str = "hard",
+        vlad_norm: str = "power+intra",
         pyramid: tuple[int, ...] = (1,),
         scales: tuple[float, ...] = (1,),
         sampling: str = "grid",
@@ -201,6 +210,7 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
         self.colour = colour
         self.whiten = whiten
         self.encoding = encoding
+        self.vlad_norm = vlad_norm
         self.pyramid = pyramid
         self.scales = scales
         self.sampling = sampling
@@ -215,6 +225,7 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
             ("norm", self.norm, NORMS),
             ("encoding", self.encoding, ENCODINGS),
             ("sampling", self.sampling, SAMPLINGS),
+            ("vlad_norm", self.vlad_norm, VLAD_NORMS),
         ):
             if value not in choices:
                 raise ValueError(f"{label} must be one of {choices}, got {value!r}")
@@ -422,7 +433,7 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
                 for g, cell in zip(self.pyramid, cells, strict=True):
                     sums = np.zeros((g * g * k, rows.shape[1]))
                     np.add.at(sums, cell * k + codes, residuals)
-                    pooled.append(_vlad_normalise(sums.reshape(g * g, k, -1)))
+                    pooled.append(_vlad_normalise(sums.reshape(g * g, k, -1), self.vlad_norm))
         weights = _level_weights(tuple(self.pyramid))
         return np.concatenate([weight * p.ravel() for weight, p in zip(weights, pooled, strict=True)]).astype(
             np.float64
@@ -483,11 +494,15 @@ def _pad_to_blocks(image: np.ndarray, r: int) -> np.ndarray:
     return np.pad(image, ((0, -h % r), (0, -w % r), (0, 0)), mode="edge")
 
 
-def _vlad_normalise(sums: np.ndarray) -> np.ndarray:
-    """Signed square root, each code's residual sum to unit length, then each cell to unit length; (cells, K, d)."""
-    v = np.sign(sums) * np.sqrt(np.abs(sums))
-    v /= np.maximum(np.linalg.norm(v, axis=2, keepdims=True), 1e-12)
-    v /= np.maximum(np.linalg.norm(v, axis=(1, 2), keepdims=True), 1e-12)
+def _vlad_normalise(sums: np.ndarray, steps: str = "power+intra") -> np.ndarray:
+    """Signed square root and/or each code's residual sum to unit length, then each cell to unit length.
+
+    ``sums`` has shape (cells, K, d); returns (cells, K * d).
+    """
+    v = np.sign(sums) * np.sqrt(np.abs(sums)) if "power" in steps else sums
+    if "intra" in steps:
+        v = v / np.maximum(np.linalg.norm(v, axis=2, keepdims=True), 1e-12)
+    v = v / np.maximum(np.linalg.norm(v, axis=(1, 2), keepdims=True), 1e-12)
     return v.reshape(len(v), -1)
 
 

@@ -66,6 +66,7 @@ def test_fit_is_reproducible_and_clone_forgets_the_fit(images, codebook):
     [
         ({"norm": "gray"}, "norm must be one of"),
         ({"encoding": "soft"}, "encoding must be one of"),
+        ({"vlad_norm": "sqrt"}, "vlad_norm must be one of"),
         ({"pyramid": (3,)}, "powers of 2"),
         ({"scales": (2,)}, "scales"),
         ({"n_codes": 0}, "n_codes"),
@@ -179,14 +180,17 @@ def test_triangle_encoding_is_coates_and_ng(images):
     np.testing.assert_allclose(book.transform([images[2]])[0], expected, rtol=1e-9)
 
 
-def test_vlad_is_normalised_residual_sums(images):
-    book = PatchCodebook(n_codes=4, step=4, encoding="vlad", n_patches=300).fit(images)
+@pytest.mark.parametrize("steps", ["l2", "power", "intra", "power+intra"])
+def test_vlad_is_normalised_residual_sums(images, steps):
+    book = PatchCodebook(n_codes=4, step=4, encoding="vlad", vlad_norm=steps, n_patches=300).fit(images)
     rows = helpers.patches(images[0], 8, 4).reshape(-1, 64)
     centers = book.kmeans_.cluster_centers_
     codes = ((rows[:, None] - centers[None]) ** 2).sum(axis=2).argmin(axis=1)
-    v = np.array([(rows[codes == k] - centers[k]).sum(axis=0) for k in range(4)])
-    v = np.sign(v) * np.sqrt(np.abs(v))
-    v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+    v = np.array([(rows[codes == k] - centers[k]).sum(axis=0) for k in range(4)])  # Jegou et al. 2010
+    if "power" in steps:
+        v = np.sign(v) * np.sqrt(np.abs(v))
+    if "intra" in steps:
+        v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
     expected = (v / np.linalg.norm(v)).ravel()
     np.testing.assert_allclose(book.transform([images[0]])[0], expected, atol=1e-12)
     assert book.n_features_out_ == 4 * 64
