@@ -110,22 +110,34 @@ def gray_hists(images: Sequence, bins: int = 32) -> np.ndarray:
     return np.array(rows).reshape(len(rows), bins)
 
 
-def lbp_hists(images: Sequence, points: int = 8, radius: float = 1) -> np.ndarray:
-    """Histograms of uniform local binary patterns, a classic texture descriptor (Ojala et al. 2002).
+def lbp_hists(images: Sequence, points: int = 8, radius: float | Sequence[float] = 1) -> np.ndarray:
+    """Histograms of uniform local binary patterns, a classic texture descriptor (Ojala et al., PAMI 2002).
 
     :func:`skimage.feature.local_binary_pattern` with ``method="uniform"``
     on the 8-bit gray image: each pixel gets one of ``points + 2``
-    rotation-invariant patterns of its ``points`` neighbours at ``radius``.
+    rotation-invariant uniform patterns of its ``points`` neighbours at
+    ``radius``. With several radii (Ojala et al.'s multiresolution LBP),
+    ``8 * radius`` neighbours at each, and the histograms are concatenated,
+    each weighted ``1 / len(radius)``.
 
     Returns
     -------
-    ndarray, shape (n_images, points + 2), float64; rows sum to 1
+    ndarray, shape (n_images, points + 2) or (n_images, sum(8 r + 2)), float64; rows sum to 1
+
+    Examples
+    --------
+    >>> lbp_hists([np.zeros((16, 16))], radius=(1, 2)).shape
+    (1, 28)
     """
     from skimage.feature import local_binary_pattern
 
+    scales = [(points, radius)] if np.isscalar(radius) else [(8 * round(r), r) for r in radius]
     rows = []
     for image in images:
         gray = np.round(as_rgb(image).mean(axis=2) * 255).astype(np.uint8)
-        codes = local_binary_pattern(gray, points, radius, method="uniform")
-        rows.append(np.bincount(codes.astype(int).ravel(), minlength=points + 2) / codes.size)
-    return np.array(rows).reshape(len(rows), points + 2)
+        row = []
+        for p, r in scales:
+            codes = local_binary_pattern(gray, p, r, method="uniform").astype(int)
+            row.append(np.bincount(codes.ravel(), minlength=p + 2) / codes.size / len(scales))
+        rows.append(np.concatenate(row))
+    return np.array(rows).reshape(len(rows), sum(p + 2 for p, _ in scales))

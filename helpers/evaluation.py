@@ -69,12 +69,14 @@ __all__ = [
     "linkage_scores",
     "mean_average_precision",
     "paired",
+    "per_seed",
     "precision_at_k",
     "precision_ceiling",
     "purity",
     "read_results",
     "run",
     "score",
+    "score_task",
     "spread",
     "tile_task",
 ]
@@ -169,11 +171,13 @@ def precision_at_k(D, labels, k: int = 5, per_query: bool = False):
 def mean_average_precision(D, labels, per_query: bool = False):
     """Mean over queries of the average precision of ranking the other items by distance.
 
-    Each query's AP is :func:`sklearn.metrics.average_precision_score` of
-    "same label" against minus the distance. Tied distances are ranked
-    together: every same-label item in a tie gets the precision reached at
-    the end of the tie. Queries whose label no other item has are left out
-    (with ``per_query``, their AP is NaN).
+    Each query's AP is that of :func:`sklearn.metrics.average_precision_score`
+    for "same label" against minus the distance: tied distances are ranked
+    together, and every same-label item in a tie gets the precision reached
+    at the end of the tie. Computed for all queries at once (the same
+    numbers as calling scikit-learn per query, ten times as fast). Queries
+    whose label no other item has are left out (with ``per_query``, their AP
+    is NaN).
 
     Returns
     -------
@@ -184,20 +188,23 @@ def mean_average_precision(D, labels, per_query: bool = False):
     >>> mean_average_precision([[0, 1, 2], [1, 0, 2], [2, 2, 0]], ["a", "a", "b"])
     1.0
     """
-    from sklearn.metrics import average_precision_score
-
     D = np.asarray(D, dtype=np.float64)
     labels = np.asarray(labels)
     if D.shape != (len(labels), len(labels)):
         raise ValueError(f"distance matrix of shape {D.shape} does not match {len(labels)} labels")
-    others = ~np.eye(len(labels), dtype=bool)
-    same = (labels[:, None] == labels[None, :]) & others
-    ap = np.array(
-        [
-            average_precision_score(same[q][others[q]], -D[q][others[q]]) if same[q].any() else np.nan
-            for q in range(len(labels))
-        ]
-    )
+    D = D.copy()
+    np.fill_diagonal(D, np.inf)
+    order = np.argsort(D, axis=1, kind="stable")[:, :-1]
+    ranked = np.take_along_axis(D, order, axis=1)
+    hits = labels[order] == labels[:, None]
+    last = np.ones(ranked.shape, dtype=bool)  # the last position of each run of tied distances
+    last[:, :-1] = ranked[:, :-1] != ranked[:, 1:]
+    positions = np.arange(ranked.shape[1])
+    tie_end = np.minimum.accumulate(np.where(last, positions, ranked.shape[1])[:, ::-1], axis=1)[:, ::-1]
+    precision = np.take_along_axis(np.cumsum(hits, axis=1), tie_end, axis=1) / (tie_end + 1)
+    found = hits.sum(axis=1)
+    ap = np.full(len(labels), np.nan)
+    ap[found > 0] = (hits * precision).sum(axis=1)[found > 0] / found[found > 0]
     return ap if per_query else float(np.nanmean(ap))
 
 
@@ -263,13 +270,22 @@ def precision_ceiling(labels, k: int = 5) -> float:
 
 
 def chance_retrieval(labels, k: int = 5, repeats: int = 100, seed: int = 0) -> dict[str, float]:
-    """Precision at ``k`` and mean average precision of random rankings, averaged over ``repeats``."""
+    """Precision at ``k`` and mean average precision of random rankings, averaged over ``repeats``.
+
+    Random distances have no ties, so each query's AP is the textbook
+    :math:`\\frac1m \\sum_j j / r_j` over the ranks :math:`r_j` of its ``m``
+    same-label items, computed for all queries at once.
+    """
     labels = np.asarray(labels)
     rng = np.random.default_rng(seed)
+    ranks = np.arange(1, len(labels))
     runs = []
     for _ in range(repeats):
         R = rng.random((len(labels), len(labels)))
-        runs.append((precision_at_k(R + R.T, labels, k), mean_average_precision(R + R.T, labels)))
+        hits = _hits(R + R.T, labels)
+        found = hits.sum(axis=1)
+        ap = (np.cumsum(hits, axis=1) / ranks * hits).sum(axis=1)[found > 0] / found[found > 0]
+        runs.append((hits[:, :k].mean(), ap.mean()))
     p, ap = np.mean(runs, axis=0)
     return {f"p@{k}": float(p), "map": float(ap)}
 
@@ -557,7 +573,7 @@ def run(
     k: int = 5,
     classify: bool = True,
 ) -> dict[str, float]:
-    """Score one descriptor on one task and seed: :func:`describe` each split, then :func:`score`.
+    """Score one descriptor on one task and seed: :func:`describe` each split, then :func:`score_task`.
 
     Parameters
     ----------
@@ -571,12 +587,34 @@ def run(
     Returns
     -------
     dict
+        As :func:`score_task`.
+    """
+    described = [describe(descriptor, split, seed) for split in task]
+    return score_task(task, described, seed, norm=norm, metric=metric, method=method, k=k, classify=classify)
+
+
+def score_task(
+    task: Sequence[Split],
+    described: Sequence,
+    seed: int = 0,
+    *,
+    norm: str | None = "counts",
+    metric: str = "cosine",
+    method: str = "average",
+    k: int = 5,
+    classify: bool = True,
+) -> dict[str, float]:
+    """:func:`score` for every split of a task, given each split's descriptors; one result for the task.
+
+    Returns
+    -------
+    dict
         ``p@k`` and ``map`` over all queries of all splits; ``ari``, ``nmi``,
         ``purity``, ``cophenetic`` and ``accuracy`` averaged over the splits.
     """
     measured = [
-        _measure(describe(descriptor, split, seed), split.labels, seed, norm, metric, method, k, classify)
-        for split in task
+        _measure(X, split.labels, seed, norm, metric, method, k, classify)
+        for split, X in zip(task, described, strict=True)
     ]
     result = {
         f"p@{k}": float(np.concatenate([m[0] for m in measured]).mean()),
@@ -627,6 +665,21 @@ def paired(a, b) -> dict[str, float]:
         "t_p": float("nan") if constant else float(ttest_rel(a, b).pvalue),
         "wilcoxon_p": float("nan") if not d.any() else float(wilcoxon(a, b).pvalue),
     }
+
+
+def per_seed(rows: Sequence[Mapping], measure: str, **where) -> np.ndarray:
+    """The values of ``measure`` in the rows that match ``where`` (e.g. ``task="tiles"``), ordered by seed.
+
+    Examples
+    --------
+    >>> rows = [{"task": "t", "seed": 1, "map": 0.5}, {"task": "t", "seed": 0, "map": 0.25}]
+    >>> per_seed(rows, "map", task="t").tolist()
+    [0.25, 0.5]
+    """
+    chosen = sorted((row["seed"], row[measure]) for row in rows if all(row[k] == v for k, v in where.items()))
+    if not chosen:
+        raise ValueError(f"no rows match {where}")
+    return np.array([value for _, value in chosen], dtype=np.float64)
 
 
 def read_results(path: str | Path) -> list[dict]:

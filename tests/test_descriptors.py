@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
 from sklearn.feature_extraction.text import TfidfTransformer
@@ -92,6 +94,21 @@ def test_mean_average_precision_ranks_ties_together():
     D = np.array([[0, 1, 1], [1, 0, 2], [1, 2, 0]], float)  # query 0: items 1 (same) and 2 (other) tie
     # query 0 finds its match only at the end of the tie: AP 1/2; query 1 finds it first: AP 1; "b" has no match
     assert ev.mean_average_precision(D, ["a", "a", "b"]) == pytest.approx(0.75)
+
+
+@given(n=st.integers(3, 25), groups=st.integers(1, 5), seed=st.integers(0, 10_000))
+def test_mean_average_precision_is_scikit_learns_per_query(n, groups, seed):
+    from sklearn.metrics import average_precision_score
+
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, groups, n)
+    D = ev.distances(rng.integers(0, 4, (n, 2)).astype(float), "euclidean")  # small integers: many ties
+    others = ~np.eye(n, dtype=bool)
+    same = (labels[:, None] == labels[None]) & others
+    expected = [average_precision_score(same[q][others[q]], -D[q][others[q]]) for q in range(n) if same[q].any()]
+    got = ev.mean_average_precision(D, labels, per_query=True)
+    np.testing.assert_allclose(got[same.any(axis=1)], expected, rtol=1e-12)
+    assert np.isnan(got[~same.any(axis=1)]).all()
 
 
 def test_clustering_scores(rng):
