@@ -1,0 +1,180 @@
+"""The descriptor studies of notebooks 06, 08 and 11, on the protocol of `helpers.evaluation`, over seeds.
+
+    python benchmarks/descriptors.py STUDY [--seeds 0 1 2 3 4] [--tasks tiles copies] [--only VARIANT ...] [--out CSV]
+
+STUDY is one of
+
+* ``normalisation`` (notebook 06): the lecture's ``pnorm`` lines and Coates & Ng's (2011) recipe with the
+  whitening regulariser swept;
+* ``measures`` (notebook 08): the lecture's descriptor read out with every normalisation, distance and
+  linkage, and the baselines that need no codebook (gray, colour and LBP histograms);
+* ``encodings`` (notebook 11): hard and triangle assignment, spatial pyramids, VLAD and its normalisations,
+  colour patches and two scales.
+
+Each variant is fitted once per task and seed (`helpers.evaluation.describe`) and scored with each of its
+readouts (normalisation, distance, linkage; `helpers.evaluation.score_task`). The rows go to
+``benchmarks/descriptors-STUDY.csv`` (or ``--out``), headed by the command that made them; one row per task,
+variant, readout and seed. ``--only`` and one seed give a slice to check against the committed CSV
+(``tests/test_benchmarks.py``). Run with one BLAS thread (``OMP_NUM_THREADS=1``) on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import time
+from pathlib import Path
+
+from sklearn.preprocessing import FunctionTransformer
+
+import helpers
+from helpers import PatchCodebook
+from helpers import evaluation as ev
+
+HERE = Path(__file__).resolve().parent
+MEASURES = ("p@5", "map", "ari", "nmi", "purity", "cophenetic", "accuracy")
+
+#: Readouts: how descriptor rows are normalised, compared and clustered.
+LECTURE = {"lecture": ("counts", "cosine", "average")}
+HELLINGER = {"hellinger": ("sqrt", "euclidean", "average"), "hellinger ward": ("sqrt", "euclidean", "ward")}
+VLAD = {"euclidean": (None, "euclidean", "average"), "euclidean ward": (None, "euclidean", "ward")}
+ALL_READOUTS = {
+    **{f"{n} {m}": (n, m, "average") for n in ("counts", "l1", "sqrt") for m in ("cosine", "euclidean", "chi2")},
+    **{f"counts cosine {method}": ("counts", "cosine", method) for method in ("single", "complete", "weighted")},
+    **{f"sqrt euclidean {method}": ("sqrt", "euclidean", method) for method in ("single", "complete", "weighted")},
+    "sqrt euclidean ward": ("sqrt", "euclidean", "ward"),
+}
+
+
+def lbp_multiscale(images):
+    """Ojala et al.'s multiresolution uniform LBP: (8, 1), (16, 2), (24, 3)."""
+    return helpers.lbp_hists(images, radius=(1, 2, 3))
+
+
+def colour_and_lbp(images):
+    """A colour histogram and the multiresolution LBP histogram, side by side (each half of the mass)."""
+    import numpy as np
+
+    return np.hstack([helpers.colour_hists(images) / 2, lbp_multiscale(images) / 2])
+
+
+def coates_ng(whiten, colour=True):
+    """Coates & Ng (AISTATS 2011): contrast normalisation (+10 on 0-255), ZCA, K = 1600, triangle, quadrants."""
+    return PatchCodebook(
+        n_codes=1600, norm="standardize", colour=colour, whiten=whiten, encoding="triangle", pyramid=(2,)
+    )
+
+
+#: Seeds of each study: Coates & Ng's recipe (K = 1600, triangle encoding) costs about 15 minutes a seed on the
+#: shared 2-core machine, so its study has three.
+STUDY_SEEDS = {"normalisation": (0, 1, 2), "measures": ev.SEEDS, "encodings": ev.SEEDS}
+
+ZCA = dict(norm="standardize", whiten=0.1)  # the base of the encodings study: C&N's normalisation and whitening
+
+
+def studies() -> dict[str, dict[str, tuple]]:
+    """study: variant: (descriptor, readouts)."""
+    return {
+        "normalisation": {
+            **{f"gray, {norm}": (PatchCodebook(norm=norm), LECTURE | HELLINGER) for norm in helpers.NORMS},
+            **{
+                f"C&N gray, whiten {w}": (coates_ng(w, colour=False), LECTURE | HELLINGER)
+                for w in (None, 0.01, 0.1, 1.0)
+            },
+            "C&N colour, whiten None": (coates_ng(None), LECTURE | HELLINGER),
+            "C&N colour, whiten 0.1": (coates_ng(0.1), LECTURE | HELLINGER),
+        },
+        "measures": {
+            "lecture": (PatchCodebook(), ALL_READOUTS),
+            "gray histogram": (
+                FunctionTransformer(helpers.gray_hists),
+                HELLINGER | {"l1 chi2": ("l1", "chi2", "average")},
+            ),
+            "colour histogram": (
+                FunctionTransformer(helpers.colour_hists),
+                HELLINGER | {"l1 chi2": ("l1", "chi2", "average")},
+            ),
+            "LBP": (FunctionTransformer(lbp_multiscale), HELLINGER | {"l1 chi2": ("l1", "chi2", "average")}),
+            "colour + LBP": (FunctionTransformer(colour_and_lbp), HELLINGER | {"l1 chi2": ("l1", "chi2", "average")}),
+        },
+        "encodings": {
+            "hard": (PatchCodebook(**ZCA), HELLINGER),
+            "triangle": (PatchCodebook(**ZCA, encoding="triangle"), HELLINGER),
+            "hard, quadrants": (PatchCodebook(**ZCA, pyramid=(2,)), HELLINGER),
+            "hard, pyramid 1+2": (PatchCodebook(**ZCA, pyramid=(1, 2)), HELLINGER),
+            "hard, pyramid 1+2+4": (PatchCodebook(**ZCA, pyramid=(1, 2, 4)), HELLINGER),
+            "triangle, quadrants": (PatchCodebook(**ZCA, encoding="triangle", pyramid=(2,)), HELLINGER),
+            **{
+                f"VLAD 64, {steps}": (PatchCodebook(64, **ZCA, encoding="vlad", vlad_norm=steps), VLAD)
+                for steps in ("l2", "power", "intra", "power+intra")
+            },
+            "hard, two scales": (PatchCodebook(**ZCA, scales=(1, 0.5)), HELLINGER),
+            "hard, colour": (PatchCodebook(**ZCA, colour=True), HELLINGER),
+            "hard, colour, two scales": (PatchCodebook(**ZCA, colour=True, scales=(1, 0.5)), HELLINGER),
+            "triangle, colour": (PatchCodebook(**ZCA, colour=True, encoding="triangle"), HELLINGER),
+        },
+    }
+
+
+def rows(study: str, seeds, tasks, only=None, images=None, log=None):
+    """Yield one dict per task, variant, readout and seed of a study (``only``: just these variants)."""
+    variants = studies()[study]
+    unknown = set(only or ()) - set(variants)
+    if unknown:
+        raise SystemExit(f"unknown variant(s) {sorted(unknown)} of study {study!r}; choose from {list(variants)}")
+    chosen = {name: v for name, v in variants.items() if not only or name in only}
+    yield from run_variants(chosen, seeds, tasks, images, log)
+
+
+def run_variants(variants: dict, seeds, tasks, images=None, log=None):
+    """Yield one dict per task, variant, readout and seed; ``variants``: name: (descriptor, readouts).
+
+    Each descriptor is fitted and run once per task and seed; every readout, a
+    (norm, metric, method) triple for :func:`helpers.evaluation.score_task`, scores that one description.
+    Usable by other studies (e.g. interest points) with variants of their own.
+    """
+    images = helpers.load_images() if images is None else images
+    makers = {"tiles": ev.tile_task, "copies": ev.copy_task}
+    for seed in seeds:
+        for task_name in tasks:
+            task = makers[task_name](seed, images)
+            for variant, (descriptor, readouts) in variants.items():
+                start = time.perf_counter()
+                described = [ev.describe(descriptor, split, seed) for split in task]
+                for readout, (norm, metric, method) in readouts.items():
+                    scores = ev.score_task(
+                        task, described, seed, norm=norm, metric=metric, method=method, classify=task_name == "tiles"
+                    )
+                    yield {"task": task_name, "variant": variant, "readout": readout, "seed": seed} | scores
+                if log:
+                    print(f"  seed {seed} {task_name:6s} {variant:32s} {time.perf_counter() - start:6.1f} s", file=log)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("study", choices=list(studies()))
+    parser.add_argument("--seeds", type=int, nargs="+", help="default: STUDY_SEEDS of the study")
+    parser.add_argument("--tasks", nargs="+", choices=["tiles", "copies"], default=["tiles", "copies"])
+    parser.add_argument("--only", nargs="+", help="variants to run (default: all)")
+    parser.add_argument("--out", type=Path, help="CSV to write (default: benchmarks/descriptors-STUDY.csv)")
+    args = parser.parse_args(argv)
+    out = args.out or HERE / f"descriptors-{args.study}.csv"
+    command = "OMP_NUM_THREADS=1 python benchmarks/descriptors.py " + " ".join(argv or sys.argv[1:])
+    start = time.perf_counter()
+    with out.open("w", newline="") as f:
+        f.write(f"# made by: {command}\n")
+        writer = csv.DictWriter(f, ["task", "variant", "readout", "seed", *MEASURES], extrasaction="raise")
+        writer.writeheader()
+        seeds = args.seeds or STUDY_SEEDS[args.study]
+        for row in rows(args.study, seeds, args.tasks, args.only, log=sys.stderr):
+            writer.writerow({k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in row.items()})
+            f.flush()
+    load = os.getloadavg()
+    print(f"wrote {out} in {time.perf_counter() - start:.0f} s; load average {load[0]:.2f}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
