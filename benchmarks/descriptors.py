@@ -4,7 +4,7 @@
 
 STUDY is one of
 
-* ``normalisation`` (notebook 06): the lecture's ``pnorm`` lines and Coates & Ng's (2011) recipe with the
+* ``normalisation`` (notebook 06): the lecture's ``pnorm`` lines and Coates, Lee & Ng's (AISTATS 2011) recipe with the
   whitening regulariser swept;
 * ``measures`` (notebook 08): the lecture's descriptor read out with every normalisation, distance and
   linkage, and the baselines that need no codebook (gray, colour and LBP histograms);
@@ -61,7 +61,7 @@ def colour_and_lbp(images):
 
 
 def coates_ng(whiten, colour=True):
-    """Coates & Ng (AISTATS 2011): contrast normalisation (+10 on 0-255), ZCA, K = 1600, triangle, quadrants."""
+    """Coates, Lee & Ng (AISTATS 2011): contrast normalisation (+10 on 0-255), ZCA, K = 1600, triangle, quadrants."""
     return PatchCodebook(
         n_codes=1600, norm="standardize", colour=colour, whiten=whiten, encoding="triangle", pyramid=(2,)
     )

@@ -119,7 +119,7 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
     ``transform`` describes each image by the patches at its positions:
 
     * ``"hard"``: counts of each patch's nearest code (the lecture's ``patchhist``);
-    * ``"triangle"``: Coates & Ng's (2011) soft assignment
+    * ``"triangle"``: Coates, Lee & Ng's (AISTATS 2011) soft assignment
       :math:`f_k = \\max(0, \\bar z - z_k)`, :math:`z_k = \\lVert x - c_k \\rVert`,
       summed over the patches;
     * ``"vlad"``: the residuals :math:`v_k = \\sum_{x: NN(x) = k} (x - c_k)` to
