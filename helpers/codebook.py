@@ -10,11 +10,21 @@ decodes codes back into pixels, and turns each image into one descriptor row
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .extraction import NORMS, _check_size, corner_positions, grid_positions, patches_at, sample_patches
+from .extraction import (
+    NORMS,
+    _check_size,
+    corner_positions,
+    grid_positions,
+    patches_at,
+    random_positions,
+    sample_patches,
+)
 from .images import ImageReadError, as_rgb
 
 __all__ = [
@@ -32,7 +42,7 @@ __all__ = [
 #: How :meth:`PatchCodebook.transform` turns the patches of an image into numbers.
 ENCODINGS = ("hard", "triangle", "vlad")
 #: Where :class:`PatchCodebook` takes patches.
-SAMPLINGS = ("grid", "corners", "grid+corners")
+SAMPLINGS = ("grid", "corners", "grid+corners", "random")
 #: How ``encoding="vlad"`` normalises each cell's residual sums before the final L2 normalisation.
 VLAD_NORMS = ("l2", "power", "intra", "power+intra")
 
@@ -158,8 +168,14 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
     scales : tuple of float
         Image scales patches are taken at, e.g. ``(1, 0.5)`` for two scales.
     sampling : str
-        Patch positions, one of :data:`SAMPLINGS`: the grid, Harris corners
-        (:func:`helpers.corner_positions`), or both.
+        Patch positions, one of :data:`SAMPLINGS`: the grid; Harris corners
+        (:func:`helpers.corner_positions`: every corner above its absolute
+        threshold or, with ``n_points``, the ``n_points`` strongest, however
+        weak); both; or ``n_points`` random positions (the control for corners;
+        drawn from the image's own pixels and ``random_state``, so that an
+        image always gets the same ones).
+    n_points : int or None
+        Points per image (and scale) for ``"corners"`` and ``"random"``.
     n_patches : int or None
         Training patches drawn by ``fit``; ``None``: all.
     batch_size, max_iter : int
@@ -198,6 +214,7 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
         pyramid: tuple[int, ...] = (1,),
         scales: tuple[float, ...] = (1,),
         sampling: str = "grid",
+        n_points: int | None = None,
         n_patches: int | None = 70000,
         batch_size: int = 2048,
         max_iter: int = 20,
@@ -214,6 +231,7 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
         self.pyramid = pyramid
         self.scales = scales
         self.sampling = sampling
+        self.n_points = n_points
         self.n_patches = n_patches
         self.batch_size = batch_size
         self.max_iter = max_iter
@@ -236,6 +254,8 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
             raise ValueError(f"pyramid must be grid sizes that are powers of 2, e.g. (1, 2), got {self.pyramid!r}")
         if not all(0 < s <= 1 for s in self.scales) or not len(self.scales):
             raise ValueError(f"scales must lie in (0, 1], got {self.scales!r}")
+        if self.sampling == "random" and not (isinstance(self.n_points, (int, np.integer)) and self.n_points >= 1):
+            raise ValueError(f"sampling='random' needs n_points >= 1, got {self.n_points!r}")
         if self.whiten is not None and not self.whiten > 0:
             raise ValueError(f"whiten must be None or > 0, got {self.whiten!r}")
 
@@ -251,7 +271,12 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
             r = self.patch_size
             positions = [grid_positions(im.shape, r, self.step)] if "grid" in self.sampling else []
             if "corners" in self.sampling:
-                positions.append(corner_positions(im, r))
+                weakest = 1e-4 if self.n_points is None else 0
+                positions.append(corner_positions(im, r, threshold=weakest, max_corners=self.n_points))
+            if self.sampling == "random":
+                seed = [self.random_state if isinstance(self.random_state, int) else 0, zlib.crc32(im.tobytes())]
+                n = min(self.n_points, max(im.shape[0] - r + 1, 0) * max(im.shape[1] - r + 1, 0))
+                positions.append(random_positions(im.shape, n, r, seed=np.random.default_rng(seed)))
             views.append((im, positions[0] if len(positions) == 1 else np.unique(np.concatenate(positions), axis=0), s))
         return views
 

@@ -262,3 +262,14 @@ def test_partial_fit_continues_a_fitted_codebook(images, codebook):
     assert book.kmeans_.cluster_centers_.shape == before.shape and not np.array_equal(
         book.kmeans_.cluster_centers_, before
     )
+
+
+def test_corner_and_random_sampling_with_a_fixed_number_of_points(images):
+    corners = PatchCodebook(n_codes=4, sampling="corners", n_points=5, n_patches=None).fit(images)
+    assert (corners.transform(images).sum(axis=1) == 5).all()  # the 5 strongest corners of each image
+    random = clone(corners).set_params(sampling="random").fit(images)
+    counts = random.transform(images)
+    assert (counts.sum(axis=1) == 5).all()
+    assert np.array_equal(random.transform(images[::-1]), counts[::-1])  # the same positions whatever the order
+    with pytest.raises(ValueError, match="n_points"):
+        clone(random).set_params(n_points=None).fit(images)
