@@ -58,18 +58,6 @@ def _with(codebook: PatchCodebook, **params) -> PatchCodebook:
     return clone(codebook).set_params(**params)
 
 
-def score_task(task, described, seed, **readout) -> dict[str, float]:
-    """The protocol's scores of a task from each split's descriptors: retrieval over all queries, the rest averaged."""
-    import numpy as np
-
-    per_split = [ev.score(X, split.labels, seed, **readout) for split, X in zip(task, described, strict=True)]
-    sizes = [len(split.labels) for split in task]
-    return {
-        key: float(np.average([s[key] for s in per_split], weights=sizes if key in ("p@5", "map") else None))
-        for key in per_split[0]
-    }
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=list(ev.SEEDS))
@@ -88,7 +76,9 @@ def main(argv: list[str] | None = None) -> int:
                 start = time.perf_counter()
                 described = [ev.describe(codebook, split, seed) for split in task]
                 for readout, (norm, metric) in READOUTS.items():
-                    scores = score_task(task, described, seed, norm=norm, metric=metric, classify=task_name == "tiles")
+                    scores = ev.score_task(
+                        task, described, seed, norm=norm, metric=metric, classify=task_name == "tiles"
+                    )
                     rows.append({"task": task_name, "variant": name, "readout": readout, "seed": seed} | scores)
                 print(
                     f"{task_name} seed {seed} {name}: {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True
