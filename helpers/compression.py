@@ -36,10 +36,13 @@ __all__ = [
     "ArithmeticEncoder",
     "PatchCoder",
     "anchor_roundtrip",
+    "curve",
     "gray8",
     "jpeg_scan_bytes",
     "med_predict",
+    "read_csv",
     "scores",
+    "value_at",
 ]
 
 #: The anchors :func:`anchor_roundtrip` runs, and what their ``setting`` is.
@@ -93,6 +96,49 @@ def scores(ref, decoded) -> tuple[float, float]:
         float(peak_signal_noise_ratio(ref, decoded, data_range=1)),
         float(structural_similarity(ref, decoded, data_range=1)),
     )
+
+
+def read_csv(path) -> dict[str, np.ndarray]:
+    """A results file of ``benchmarks/codecs.py`` as columns: numbers as float arrays, anything else as str arrays.
+
+    Lines starting with ``#`` (the command that wrote the file) are skipped.
+    """
+    import csv
+
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(line for line in f if not line.startswith("#")))
+    if not rows:
+        raise ValueError(f"{path}: no rows")
+    columns = {}
+    for name in rows[0]:
+        values = [row[name] for row in rows]
+        try:
+            columns[name] = np.array([float(v) if v != "" else np.nan for v in values])
+        except ValueError:
+            columns[name] = np.array(values)
+    return columns
+
+
+def curve(table: dict, codec: str, image: str, y: str = "psnr") -> tuple[np.ndarray, np.ndarray]:
+    """(rates in bpp, ``y`` values) of one codec on one image, in order of rate; from :func:`read_csv`."""
+    mask = (table["codec"] == codec) & (table["image"] == image)
+    if not mask.any():
+        raise ValueError(f"no rows for codec {codec!r} on image {image!r}")
+    order = np.argsort(table["bpp"][mask], kind="stable")
+    return table["bpp"][mask][order], table[y][mask][order]
+
+
+def value_at(rates, values, rate) -> np.ndarray:
+    """A curve's value at ``rate`` (scalar or array), linear between its points; NaN outside its range.
+
+    Examples
+    --------
+    >>> value_at([0.1, 0.3], [20.0, 30.0], [0.2, 0.05]).tolist()
+    [25.0, nan]
+    """
+    rates, values, rate = np.asarray(rates, float), np.asarray(values, float), np.asarray(rate, float)
+    inside = (rate >= rates.min()) & (rate <= rates.max())
+    return np.where(inside, np.interp(rate, rates, values), np.nan)
 
 
 # ---- the anchors: codecs Pillow writes ---------------------------------------------------------------------------
@@ -281,6 +327,11 @@ class ArithmeticEncoder:
                 self.low, self.high = 2 * self.low, 2 * self.high + 1
             model._update(s)
 
+    @property
+    def n_bits(self) -> int:
+        """Bits written so far, counting the pending ones whose value is not yet known."""
+        return len(self.bits) + self.pending
+
     def finish(self) -> bytes:
         """Two more bits fix a value inside the final interval; padded with 0 bits to whole bytes."""
         self.pending += 1
@@ -354,7 +405,7 @@ def med_predict(levels: np.ndarray) -> np.ndarray:
 
 
 def _med_reconstruct(residuals: np.ndarray) -> np.ndarray:
-    """Invert ``residuals = levels - med_predict(levels)``, entry by entry (each prediction needs decoded neighbours)."""
+    """Invert ``residuals = levels - med_predict(levels)`` entry by entry (a prediction needs decoded neighbours)."""
     levels = np.zeros(residuals.shape, dtype=np.int64)
     h, w = residuals.shape
     lv, res = levels.tolist(), residuals.tolist()
@@ -449,7 +500,12 @@ class PatchCoder:
     codes_ : ndarray, shape (n_codes, r * r), float32
     codes2_ : ndarray, shape (n_codes2 + 1, r * r / 4), float32 (row 0 is the zero vector) or None
     n_train_ : int
-        Training blocks the first stage was fitted to.
+        Training blocks the first stage was fitted to (the second stage and
+        the probability tables use 40 000 of them).
+    stream_bits_ : dict
+        Of the last :meth:`encode`: the bits of each part of the coded stream
+        (``"means"``, ``"codes"``, ``"codes2"``), within a few bits (the
+        coder settles some bits only later).
     """
 
     def __init__(
@@ -520,7 +576,7 @@ class PatchCoder:
 
         grays = [gray8(g) for g in grays]
         x, self._train_means = self._training_blocks(grays)
-        x = x.astype(np.float32)
+        x = x.astype(np.float64)
         if len(x) < self.n_codes:
             raise ValueError(f"cannot fit {self.n_codes} code vectors to {len(x)} training blocks")
         self.n_train_ = len(x)
@@ -629,17 +685,19 @@ class PatchCoder:
         r = self.r
         padded = np.pad(ref.astype(np.float64), ((0, -h % r), (0, -w % r)), mode="edge")
         tables = self._priors(lam, mean_step)
-        encoder = ArithmeticEncoder()
+        encoder, bits = ArithmeticEncoder(), {}
         means, base, blocks = self._residual_blocks(padded, mean_step)
         if self.means:
             top = int(round(255 / mean_step))
             levels = np.round(means / mean_step).astype(np.int64)
             encoder.encode(levels - med_predict(levels) + top, AdaptiveModel(tables["means"]))
+            bits["means"] = encoder.n_bits
         x = blocks.reshape(-1, r * r)
         codes = _nearest(
             x, self.codes_.astype(np.float64), lam * self._lengths(tables["codes"] / tables["codes"].sum())
         )
         encoder.encode(codes, AdaptiveModel(tables["codes"]))
+        bits["codes"] = encoder.n_bits - sum(bits.values())
         decoded = self.codes_[codes].astype(np.float64)
         if self.codes2_ is not None:
             c2 = tables["codes2"]
@@ -647,8 +705,10 @@ class PatchCoder:
                 _quarters(x - decoded, r), self.codes2_.astype(np.float64), lam * self._lengths(c2 / c2.sum())
             )
             encoder.encode(codes2, AdaptiveModel(c2))
+            bits["codes2"] = encoder.n_bits - sum(bits.values())
             decoded += _unquarters(self.codes2_[codes2].astype(np.float64), r)
         data = _HEADER.pack(h, w, mean_step, 2 if self.codes2_ is not None else 1, lam) + encoder.finish()
+        self.stream_bits_ = bits
         image = base + _unblock(decoded.reshape(blocks.shape), r)
         return data, _to_uint8(image[:h, :w]).astype(np.float32) / np.float32(255)
 
