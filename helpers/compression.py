@@ -40,6 +40,7 @@ __all__ = [
     "gray8",
     "jpeg_scan_bytes",
     "med_predict",
+    "rate_at",
     "read_csv",
     "scores",
     "value_at",
@@ -139,6 +140,24 @@ def value_at(rates, values, rate) -> np.ndarray:
     rates, values, rate = np.asarray(rates, float), np.asarray(values, float), np.asarray(rate, float)
     inside = (rate >= rates.min()) & (rate <= rates.max())
     return np.where(inside, np.interp(rate, rates, values), np.nan)
+
+
+def rate_at(rates, values, target: float) -> float:
+    """The lowest rate at which a curve (in order of rate, linear between points) reaches ``target``.
+
+    NaN if it never does; ``rates[0]`` if its first point already does.
+
+    Examples
+    --------
+    >>> round(rate_at([0.1, 0.2, 0.3], [20.0, 24.0, 23.0], 22.0), 6)
+    0.15
+    """
+    rates, values = np.asarray(rates, float), np.asarray(values, float)
+    above = np.flatnonzero(values >= target)
+    if not len(above):
+        return float("nan")
+    i = above[0]
+    return float(rates[0]) if i == 0 else float(np.interp(target, values[i - 1 : i + 1], rates[i - 1 : i + 1]))
 
 
 # ---- the anchors: codecs Pillow writes ---------------------------------------------------------------------------
@@ -501,7 +520,7 @@ class PatchCoder:
     codes2_ : ndarray, shape (n_codes2 + 1, r * r / 4), float32 (row 0 is the zero vector) or None
     n_train_ : int
         Training blocks the first stage was fitted to (the second stage and
-        the probability tables use 40 000 of them).
+        the probability tables use 20 000 of them).
     stream_bits_ : dict
         Of the last :meth:`encode`: the bits of each part of the coded stream
         (``"means"``, ``"codes"``, ``"codes2"``), within a few bits (the
@@ -585,11 +604,12 @@ class PatchCoder:
             batch_size=self.batch_size,
             max_iter=self.max_iter,
             n_init=1,
+            init_size=3 * self.n_codes,
             random_state=self.random_state,
         ).fit(x)
         self.codes_ = kmeans.cluster_centers_.astype(np.float32)
         rng = np.random.default_rng(self.random_state)
-        self._x = x = x[np.sort(rng.permutation(len(x))[:40_000])]  # for the second stage and the tables
+        self._x = x = x[np.sort(rng.permutation(len(x))[:20_000])]  # for the second stage and the tables
         codes = _nearest(x, self.codes_.astype(np.float64), np.zeros(self.n_codes))
         self._probs1 = np.bincount(codes, minlength=self.n_codes) / len(codes)
         self.codes2_ = None
@@ -600,8 +620,9 @@ class PatchCoder:
                 batch_size=self.batch_size,
                 max_iter=self.max_iter,
                 n_init=1,
+                init_size=3 * self.n_codes2,
                 random_state=self.random_state,
-            ).fit(rest.astype(np.float32))
+            ).fit(rest)
             self.codes2_ = np.vstack([np.zeros((1, rest.shape[1])), km2.cluster_centers_]).astype(np.float32)
         self._tables: dict = {}
         return self
@@ -615,9 +636,8 @@ class PatchCoder:
 
     def _priors(self, lam: float, mean_step: int) -> dict:
         """Prior counts of each symbol kind: training frequencies (for indices, chosen with the same ``lam``)."""
-        key = (lam, mean_step)
-        if key not in self._tables:
-            w = self.prior_weight * 16
+        w = self.prior_weight * 16
+        if lam not in self._tables:
             tables = {}
             codes = _nearest(self._x, self.codes_.astype(np.float64), lam * self._lengths(self._probs1))
             p1 = np.bincount(codes, minlength=self.n_codes) / len(codes)
@@ -630,18 +650,18 @@ class PatchCoder:
                 tables["codes2"] = 1 + np.round(w * np.bincount(codes2, minlength=len(c2)) / len(codes2)).astype(
                     np.int64
                 )
-            if self.means:
-                top = int(round(255 / mean_step))
-                res = np.concatenate(
-                    [
-                        (lv - med_predict(lv)).ravel()
-                        for lv in (np.round(m / mean_step).astype(np.int64) for m in self._train_means)
-                    ]
-                )
-                counts = np.bincount(np.clip(res, -top, top) + top, minlength=2 * top + 1)
-                tables["means"] = 1 + np.round(w * counts / counts.sum()).astype(np.int64)
-            self._tables[key] = tables
-        return self._tables[key]
+            self._tables[lam] = tables
+        if self.means and ("means", mean_step) not in self._tables:
+            top = int(round(255 / mean_step))
+            res = np.concatenate(
+                [
+                    (lv - med_predict(lv)).ravel()
+                    for lv in (np.round(m / mean_step).astype(np.int64) for m in self._train_means)
+                ]
+            )
+            counts = np.bincount(np.clip(res, -top, top) + top, minlength=2 * top + 1)
+            self._tables["means", mean_step] = 1 + np.round(w * counts / counts.sum()).astype(np.int64)
+        return self._tables[lam] | ({"means": self._tables["means", mean_step]} if self.means else {})
 
     @staticmethod
     def _lengths(probs: np.ndarray) -> np.ndarray:
