@@ -496,9 +496,19 @@ class PatchCoder:
     trades PSNR for rate. All symbols go into one arithmetic-coded stream,
     each kind with its own :class:`AdaptiveModel` started from its
     frequencies on the training images. Code vectors come from
-    :class:`~sklearn.cluster.MiniBatchKMeans` on every block of the training
-    images on a grid of step ``r/2`` (the means removed as above), in all 8
-    flips and rotations if ``augment``.
+    :class:`~sklearn.cluster.MiniBatchKMeans` (``init_size`` 3 K, in float64,
+    so that they do not depend on the BLAS kernel) on every block of the
+    training images on a grid of step ``r/2`` (the means removed as above), in
+    all 8 flips and rotations if ``augment``.
+
+    Examples
+    --------
+    >>> from helpers import load_images
+    >>> images = load_images()
+    >>> coder = PatchCoder(n_codes=64, n_codes2=16).fit([images["astronaut"]])
+    >>> data = coder.encode(images["camera"], lam=0.01)
+    >>> len(data) < 512 * 512 // 8, coder.decode(data).shape
+    (True, (512, 512))
 
     Parameters
     ----------
@@ -531,11 +541,11 @@ class PatchCoder:
         self,
         r: int = 8,
         n_codes: int = 1024,
-        means: str | None = "smooth",
+        means: str | None = "block",
         n_codes2: int = 0,
         augment: bool = False,
         prior_weight: int = 1024,
-        max_iter: int = 10,
+        max_iter: int = 2,
         batch_size: int = 4096,
         random_state: int = 0,
     ):
