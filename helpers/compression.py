@@ -586,7 +586,7 @@ class PatchCoder:
         rows, mean_grids = [], []
         for gray in grays:
             views = [np.rot90(g, k) for g in (gray, gray[:, ::-1]) for k in range(4)] if self.augment else [gray]
-            for view in views:
+            for v, view in enumerate(views):
                 for dy in (0, half):
                     for dx in (0, half):
                         crop = view[dy:, dx:]
@@ -595,7 +595,7 @@ class PatchCoder:
                             continue
                         means, _, blocks = self._residual_blocks(crop)
                         rows.append(blocks.reshape(-1, r * r))
-                        if view is gray and dy == dx == 0:
+                        if v == dy == dx == 0:  # the image as it is, at offset 0
                             mean_grids.append(means)
         return np.concatenate(rows), mean_grids
 

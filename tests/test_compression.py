@@ -154,3 +154,12 @@ def test_benchmark_reproduces_its_csv_rows():
     rows = bench.training_rows([(8, 64, None, False, 2)])
     want = [r for r in stored if (r["r"], r["k"], r["augment"], r["passes"]) == ("8", "64", "0", "2")]
     assert [{k: str(v) for k, v in r.items()} for r in rows] == want
+
+
+def test_vq_coder_with_flips_and_rotations(images):
+    grays = [compression.gray8(im) for im in images]
+    coder = compression.PatchCoder(n_codes=16, max_iter=1, batch_size=256, augment=True).fit(grays)
+    plain = compression.PatchCoder(n_codes=16, max_iter=1, batch_size=256).fit(grays)
+    assert coder.n_train_ == 8 * plain.n_train_  # 8 flips and rotations, each with as many blocks
+    data, intended = coder._encode(grays[0], 0.01)
+    assert np.array_equal(coder.decode(data), intended)
