@@ -1,10 +1,21 @@
-"""helpers.compression: JPEG and VQ measured the same way, every stored bit counted."""
+"""helpers.compression: the anchors, the arithmetic coder, DPCM of block means, and the VQ coder's bytes."""
+
+import csv
+import importlib.util
+import io
+from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from PIL import Image
 
-import helpers
 from helpers import compression
+
+from .conftest import smooth_image
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_gray8_rounds_to_8_bit_levels_once():
@@ -13,31 +24,142 @@ def test_gray8_rounds_to_8_bit_levels_once():
     assert np.array_equal(compression.gray8(g), g)
 
 
-def test_jpeg_roundtrip_counts_the_whole_file(rng):
-    image = rng.random((64, 80))
-    decoded, bpp = compression.jpeg_roundtrip(image, quality=50)
-    assert decoded.shape == (64, 80) and 0 < bpp < 8
-    assert compression.jpeg_roundtrip(image, 50, optimize=False)[1] > bpp  # optimised Huffman tables are smaller
+@pytest.mark.parametrize(
+    ("codec", "setting"), [("JPEG", 20), ("JPEG, half size", 20), ("JPEG 2000", 0.5), ("WebP", 30), ("AVIF", 30)]
+)
+def test_anchor_bytes_are_the_file_that_decodes_to_the_result(codec, setting):
+    gray = compression.gray8(smooth_image(48, 64, seed=1))
+    decoded, data = compression.anchor_roundtrip(gray, codec, setting)
+    assert decoded.shape == (48, 64) and decoded.dtype == np.float32
+    if codec != "JPEG, half size":  # the file alone gives the decoded image
+        with Image.open(io.BytesIO(data)) as im:
+            assert np.array_equal(np.asarray(im.convert("L")), np.round(decoded * 255).astype(np.uint8))
+    assert 20 < compression.scores(gray, decoded)[0] < 60
+
+
+def test_jpeg_keeps_the_smaller_of_baseline_and_progressive():
+    pixels = np.round(compression.gray8(smooth_image(64, 64, seed=2)) * 255).astype(np.uint8)
+    sizes = []
+    for progressive in (False, True):
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, "JPEG", quality=10, optimize=True, progressive=progressive)
+        sizes.append(len(buffer.getvalue()))
+    assert len(compression.anchor_roundtrip(pixels / 255, "JPEG", 10)[1]) == min(sizes)
+
+
+def test_jpeg_scan_bytes_excludes_every_marker_segment():
+    _, data = compression.anchor_roundtrip(smooth_image(64, 64, seed=3), "JPEG", 50)
+    scan = compression.jpeg_scan_bytes(data)
+    assert 0 < scan < len(data)
+    with pytest.raises(ValueError, match="not a JPEG"):
+        compression.jpeg_scan_bytes(b"\x89PNG")
+
+
+def test_anchor_rejects_bad_settings():
     with pytest.raises(ValueError, match="quality"):
-        compression.jpeg_roundtrip(image, 0)
+        compression.anchor_roundtrip(np.zeros((8, 8)), "JPEG", 0)
+    with pytest.raises(ValueError, match="codec"):
+        compression.anchor_roundtrip(np.zeros((8, 8)), "GIF", 1)
 
 
-def test_jpeg_psnr_at_interpolates_each_images_own_curve():
-    curve = {"bpp": np.array([[0.1, 0.3], [0.2, 0.4]]), "psnr": np.array([[20.0, 30.0], [22.0, 26.0]])}
-    assert compression.jpeg_psnr_at(curve, 0.2).tolist() == [25.0, 22.0]
-    assert np.isnan(compression.jpeg_psnr_at(curve, [0.05, 0.3])[0])
+@given(
+    st.lists(st.integers(0, 5), min_size=0, max_size=300),
+    st.lists(st.integers(1, 50), min_size=6, max_size=6),
+    st.integers(1, 40),
+)
+def test_arithmetic_coder_round_trips_near_the_ideal_code_length(symbols, prior, increment):
+    encoder = compression.ArithmeticEncoder()
+    encoder.encode(symbols, compression.AdaptiveModel(prior, increment))
+    data = encoder.finish()
+    decoded = compression.ArithmeticDecoder(data).decode(len(symbols), compression.AdaptiveModel(prior, increment))
+    assert decoded.tolist() == symbols
+    counts, ideal = np.array(prior, dtype=float), 0.0  # -log2 of each symbol's probability under the adaptive model
+    for s in symbols:
+        ideal -= np.log2(counts[s] / counts.sum())
+        counts[s] += increment
+    assert 8 * len(data) <= ideal + 2 + 8 + 1e-6 * len(symbols)  # 2 bits to finish, < 8 to fill the last byte
 
 
-def test_vq_rates_count_indices_and_means(collection):
-    train = [im for name, im in zip(collection.names, collection, strict=True) if name != "camera"]
-    point = compression.vq_point(train, [collection["camera"]], 16, r=8, n_train=4000)
-    assert point["bpp"] == helpers.bits_per_pixel(16, 8)
-    assert point["entropy_bpp"] <= point["bpp"] and point["model_bpp"] > 0
-    centred = compression.vq_point(train, [collection["camera"]], 16, r=8, norm="center", n_train=4000)
-    assert centred["bpp"] == (4 + 8) / 64  # 4 bits of index and 8 of mean per 8 x 8 block
-    assert centred["psnr"] > point["psnr"]
+def test_arithmetic_coder_streams_share_one_byte_string():
+    encoder = compression.ArithmeticEncoder()
+    encoder.encode([3, 3, 3, 0], compression.AdaptiveModel([1] * 4))
+    encoder.encode([1, 0, 1], compression.AdaptiveModel([5, 1]))
+    decoder = compression.ArithmeticDecoder(encoder.finish())
+    assert decoder.decode(4, compression.AdaptiveModel([1] * 4)).tolist() == [3, 3, 3, 0]
+    assert decoder.decode(3, compression.AdaptiveModel([5, 1])).tolist() == [1, 0, 1]
+    with pytest.raises(ValueError, match="symbols must lie"):
+        compression.ArithmeticEncoder().encode([4], compression.AdaptiveModel([1] * 4))
 
 
-def test_code_probs_never_zero():
-    p = compression.code_probs(np.array([0, 0, 1]), 4)
-    assert p.tolist() == [3 / 7, 2 / 7, 1 / 7, 1 / 7]
+@given(st.integers(1, 9), st.integers(1, 9), st.integers(0, 2**31))
+def test_dpcm_of_block_means_decodes_exactly(h, w, seed):
+    levels = np.random.default_rng(seed).integers(0, 64, (h, w))
+    residuals = levels - compression.med_predict(levels)
+    assert np.array_equal(compression._med_reconstruct(residuals), levels)
+
+
+@pytest.fixture(scope="module")
+def coders(images):
+    grays = [compression.gray8(im) for im in images]
+    settings = [{"means": None}, {"means": "block"}, {"means": "smooth", "n_codes2": 8}]
+    return [compression.PatchCoder(n_codes=16, max_iter=2, batch_size=256, **s).fit(grays) for s in settings]
+
+
+@pytest.mark.parametrize("index", [0, 1, 2])
+@pytest.mark.parametrize("lam", [0.0, 0.05])
+def test_vq_decoder_needs_only_the_bytes(coders, index, lam):
+    coder, gray = coders[index], compression.gray8(smooth_image(37, 45, seed=9))
+    data, intended = coder._encode(gray, lam)
+    decoded = coder.decode(data)
+    assert decoded.shape == (37, 45) and np.array_equal(decoded, intended)
+    assert len(data) > compression._HEADER.size
+
+
+def test_vq_rate_falls_with_lam(coders):
+    gray = compression.gray8(smooth_image(64, 64, seed=4))
+    sizes = [len(coders[2].encode(gray, lam)) for lam in (0.0, 0.01, 1.0)]
+    assert sizes[0] > sizes[1] > sizes[2]
+
+
+def test_vq_coder_errors(coders):
+    with pytest.raises(ValueError, match="not fitted"):
+        compression.PatchCoder().encode(np.zeros((8, 8)))
+    with pytest.raises(ValueError, match="other settings"):
+        coders[0].decode(coders[1].encode(np.zeros((8, 8))))
+    with pytest.raises(ValueError, match="mean_step"):
+        coders[1].encode(np.zeros((8, 8)), 0.0, mean_step=0)
+    with pytest.raises(ValueError, match="block size"):
+        compression.PatchCoder(r=3)
+
+
+def _load_benchmark():
+    spec = importlib.util.spec_from_file_location("codecs_benchmark", ROOT / "benchmarks" / "codecs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _csv_rows(name: str) -> list[dict]:
+    with open(ROOT / "benchmarks" / name) as f:
+        return list(csv.DictReader(line for line in f if not line.startswith("#")))
+
+
+def test_benchmark_reproduces_its_csv_rows():
+    bench = _load_benchmark()
+    stored = _csv_rows("codecs_anchors.csv")
+    rows = bench.anchor_rows(["moon"], {"JPEG": [1, 10]})
+    want = [r for r in stored if r["image"] == "moon" and r["codec"] == "JPEG" and r["setting"] in ("1", "10")]
+    assert [{k: str(v) for k, v in r.items()} for r in rows] == want
+    stored = _csv_rows("codecs_training.csv")
+    rows = bench.training_rows([(8, 64, None, False, 2)])
+    want = [r for r in stored if (r["r"], r["k"], r["augment"], r["passes"]) == ("8", "64", "0", "2")]
+    assert [{k: str(v) for k, v in r.items()} for r in rows] == want
+
+
+def test_vq_coder_with_flips_and_rotations(images):
+    grays = [compression.gray8(im) for im in images]
+    coder = compression.PatchCoder(n_codes=16, max_iter=1, batch_size=256, augment=True).fit(grays)
+    plain = compression.PatchCoder(n_codes=16, max_iter=1, batch_size=256).fit(grays)
+    assert coder.n_train_ == 8 * plain.n_train_  # 8 flips and rotations, each with as many blocks
+    data, intended = coder._encode(grays[0], 0.01)
+    assert np.array_equal(coder.decode(data), intended)
