@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 __all__ = [
+    "cut_height",
     "dendrogram_thumbnails",
     "describe_figure",
     "image_grid",
@@ -148,6 +149,26 @@ def image_grid(rows: Sequence[Sequence], row_labels=None, titles=None, ncols: in
     return fig
 
 
+def cut_height(tree, n_clusters: int) -> float:
+    """A height at which cutting the tree leaves ``n_clusters`` clusters: midway between two merges.
+
+    ``fcluster(tree, n_clusters, "maxclust")`` gives the same clusters (when no two merges tie).
+
+    Examples
+    --------
+    >>> tree = np.array([[0, 1, 0.2, 2], [2, 3, 0.6, 3]])
+    >>> cut_height(tree, 2), cut_height(tree, 1), cut_height(tree, 3)
+    (0.4, 0.66, 0.1)
+    """
+    heights = np.concatenate([[0], np.asarray(tree)[:, 2]])
+    n = len(heights)
+    if not 1 <= n_clusters <= n:
+        raise ValueError(f"a tree of {n} items has 1 to {n} clusters, not {n_clusters}")
+    if n_clusters == 1:
+        return float(heights[-1] * 1.1)
+    return float((heights[n - n_clusters] + heights[n - n_clusters + 1]) / 2)
+
+
 def dendrogram_thumbnails(
     tree,
     images: Sequence,
@@ -180,7 +201,7 @@ def dendrogram_thumbnails(
     fig = plt.figure(figsize=(width, total))
     ax = fig.add_axes((0.06, (strip_h + 1.4) / total, 0.9, (height - 0.4) / total))
     strip = fig.add_axes((0.06, 1.4 / total, 0.9, strip_h / total))
-    threshold = tree[-n_clusters + 1, 2] if n_clusters and n_clusters > 1 else None
+    threshold = cut_height(tree, n_clusters) if n_clusters and n_clusters > 1 else None
     leaves = dendrogram(tree, ax=ax, no_labels=True, color_threshold=threshold)["leaves"]
     ax.set_xticks([])
     strip.imshow(np.concatenate([thumbnail(images[i], size) for i in leaves], axis=1), aspect="auto")
