@@ -138,7 +138,7 @@ def test_own_runs_notebook_12_on_a_folder_and_reports_what_it_skipped(tmp_path, 
     executed = nbformat.read(tmp_path / "build" / "own" / tool.OWN.name, as_version=4)
     printed = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
     assert f"8 images from {photos}; skipped: {{'broken.jpg'" in printed
-    assert "16 code vectors of 8 x 8 pixels" in printed and "photos per cluster:" in printed
+    assert "16 code vectors of 8 x 8 pixels" in printed and "photos per cluster, left to right:" in printed
     assert (tmp_path / "build" / "own" / "12-your-own-photos.html").exists()
     assert tool.own([str(tmp_path / "nowhere")]) == 2
     assert tool.own([str(photos), "K=lots"]) == 2
