@@ -725,7 +725,11 @@ def format_table(results: Mapping[str, Mapping[str, float]], keys: Sequence[str]
 def _filters(where: Mapping, column, side) -> tuple[str, dict]:
     """The measure and the row filters of one table cell: ``where``, then the column's, then the side's."""
     column = {"measure": column} if isinstance(column, str) else column
-    column = dict(zip(("task", "measure"), column, strict=True)) if isinstance(column, tuple) else dict(column)
+    if isinstance(column, tuple):
+        if len(column) not in (2, 3):
+            raise ValueError(f"a column is (task, measure) or (task, measure, readout), got {column}")
+        column = dict(zip(("task", "measure", "readout"), column, strict=False))
+    column = dict(column)
     side = {"variant": side} if isinstance(side, str) else side
     side = dict(zip(("variant", "readout"), side, strict=True)) if isinstance(side, tuple) else dict(side)
     filters = {**where, **column, **side}
@@ -778,7 +782,8 @@ def spread_table(rows: Sequence[Mapping], variants, measures, *, digits: int = 3
         ``(variant, readout)`` pair or a dict of row filters.
     measures : list of str, or dict
         Measure names, or ``{label: column}`` where a column is a measure name,
-        a ``(task, measure)`` pair or a dict of row filters with a ``measure``;
+        a ``(task, measure)`` pair, a ``(task, measure, readout)`` triple or a
+        dict of row filters with a ``measure``;
         ``linkage="ward"`` (or another non-average linkage) in a column or side
         appends it to the readout, as the benchmarks name readouts
         (``"hellinger"``: average linkage, ``"hellinger ward"``: Ward).

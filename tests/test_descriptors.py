@@ -271,4 +271,21 @@ def test_paired_table_refuses_unpaired_seeds():
 def test_spread_table_and_format_p():
     text = ev.spread_table(benchmark_rows(), {"A": "a", "A, Ward": ("a", "r ward")}, {"mAP": ("t", "map")}, readout="r")
     assert text.splitlines()[1:] == ["A         0.600 ± 0.100", "A, Ward   0.800 ± 0.100"]
+    by_column = ev.spread_table(benchmark_rows(), ["a"], {"mAP": ("t", "map", "r"), "Ward": ("t", "map", "r ward")})
+    assert by_column.splitlines()[1].split()[1::3] == ["0.600", "0.800"]
+    with pytest.raises(ValueError, match="a column is"):
+        ev.spread_table(benchmark_rows(), ["a"], {"x": ("t",)})
     assert [ev.format_p(p) for p in (0.0004, 0.0123, np.nan)] == ["< 0.001", "0.012", "n/a"]
+
+
+def test_tiny_images_ignore_brightness_and_contrast(rng):
+    from skimage.transform import resize
+
+    from helpers.descriptors import tiny_images
+
+    image = rng.random((30, 50, 3)) * 0.5 + 0.2
+    rows = tiny_images([image, 0.5 * image + 0.1, image[::-1]], side=8)
+    np.testing.assert_allclose(rows[1], rows[0], atol=1e-6)  # a brightness and contrast change is undone
+    assert rows.shape == (3, 192) and np.linalg.norm(rows[0] - rows[2]) > 0.5
+    thumb = resize(image, (8, 8, 3), anti_aliasing=True).ravel()
+    np.testing.assert_allclose(rows[0], (thumb - thumb.mean()) / np.linalg.norm(thumb - thumb.mean()), atol=1e-6)
