@@ -12,14 +12,15 @@ tiles, each with 7 others of its image, so the best precision at 5 is 1, and
 :data:`FOLDS` = 4 stratified folds hold exactly 2 tiles of every image.
 
 **Copy task** (:func:`copy_task`): near-duplicate retrieval in the manner of
-INRIA Copydays and Holidays (Jégou, Douze & Schmid, ECCV 2008; Douze et al.,
-CIVR 2009): each image (longer side :data:`COPY_SIDE`) and 7 seeded copies of it
-(:data:`TRANSFORMS`: a crop, a rotation, a smaller scale, a brightness and a
-contrast change, strong JPEG compression, and a mix) form a group of 8; every
+INRIA Copydays (Douze et al., CIVR 2009): each image (longer side
+:data:`COPY_SIDE`) and 7 seeded copies of it (:data:`TRANSFORMS`: a crop, a
+rotation, a smaller scale, a brightness and a contrast change, strong JPEG
+compression, and a mix) form a group of 8; every
 image queries all others of its half. The images are split into two halves by
 the seed and the descriptor is fitted on one half's originals to score the
-other's groups, and the other way round, so that, as with Holidays'
-independent vocabulary, the codebook has never seen a scored image.
+other's groups, and the other way round, so that, as with the independent
+vocabulary of INRIA Holidays (Jégou, Douze & Schmid, ECCV 2008), the codebook
+has never seen a scored image.
 
 :func:`run` fits a descriptor (any scikit-learn transformer of a list of
 images: a :class:`~helpers.PatchCodebook`, a pipeline, or a
