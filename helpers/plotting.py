@@ -255,7 +255,7 @@ def label_dendrogram(
         starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
         for start, stop in zip(starts, np.r_[starts[1:], len(ordered)], strict=True):
             if stop - start >= name_runs:
-                strip.text(5 * (start + stop), -0.15, ordered[start], rotation=90, ha="center", va="top", fontsize=6)
+                strip.text(5 * (start + stop), -0.15, ordered[start], rotation=90, ha="center", va="top", fontsize=8)
     return colours
 
 
