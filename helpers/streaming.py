@@ -230,7 +230,10 @@ def describe_folder(
         progress = options.pop("progress", None)
         tasks = _tasks(files, files_per_task)
         book = client.scatter(codebook, broadcast=True)  # once per worker, not once per task
-        futures = [client.submit(describe_files, task, book, root=folder, progress=False, **options) for task in tasks]
+        futures = [  # pure=False: files may change between calls, so never reuse an earlier result
+            client.submit(describe_files, task, book, root=folder, progress=False, pure=False, **options)
+            for task in tasks
+        ]
         _wait(futures, [len(t) for t in tasks], progress, "describing")
         result = merge_parts(client.gather(futures))
     _report(result.skipped, str(folder))
