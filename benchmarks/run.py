@@ -213,9 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         (
             "patchhist",
             f"`patchhist`, {len(images)} images, K = {K}",
-            *median_times(
-                lambda: [lecture.patchhist(im, km) for im in images], lambda: codebook.transform(images), n
-            ),
+            *median_times(lambda: [lecture.patchhist(im, km) for im in images], lambda: codebook.transform(images), n),
         ),
     ]
     size = 4096
