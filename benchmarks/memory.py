@@ -1,17 +1,20 @@
 """Peak memory of the streaming pipeline for folders of different sizes: it should not grow.
 
-    python benchmarks/memory.py 500 2000          # one row per folder size
-    python benchmarks/memory.py 500 --k 256       # a smaller codebook
+    .venv/bin/python benchmarks/memory.py                 # what memory.csv holds (about 3 min)
+    .venv/bin/python benchmarks/memory.py --scale small   # the slice tests/test_streaming.py reruns
 
-For each size N: write N PNG images (random crops and flips of the bundled
+For each size N of ``SCALES``: write N PNG images (random crops and flips of the bundled
 images, 192 to 512 pixels a side; :func:`helpers.streaming.write_sample_folder`)
 to a temporary folder; then, in a fresh Python process, train a codebook from
-the folder (:func:`helpers.streaming.fit_codebook_folder`, ``partial_fit`` on
-batches) and describe every image (:func:`helpers.streaming.describe_folder`).
+the folder (:func:`helpers.streaming.fit_codebook_folder`: ``PatchCodebook.partial_fit``
+on batches of 20 images, 4000 patches each) and describe every image
+(:func:`helpers.streaming.describe_folder`), with one BLAS/OpenMP thread (on a
+shared machine, threads that wait for each other made the steps several times slower).
 That process reports its peak resident memory (``VmHWM``, what ``/usr/bin/time -v``
-reports as "Maximum resident set size") after the imports, after training and
-after describing, and the peak of the memory Python and NumPy allocate during
-each step (:mod:`tracemalloc`).
+reports as "Maximum resident set size") after loading the libraries (a tiny
+codebook fitted and one file described first), after training and after
+describing, and the peak of the memory Python and NumPy allocate during each
+step (:mod:`tracemalloc`).
 For scale, the table also gives the memory all N images would take at once as
 float32 arrays, as :func:`helpers.load_images` would hold them.
 """
@@ -21,40 +24,37 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
+from pathlib import Path
+
+from results import HERE, command, machine, peak_rss_mb, write_csv
 
 MIN_SIDE, MAX_SIDE = 192, 512
-
-
-def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far, in MB.
-
-    Linux: ``VmHWM`` of ``/proc/self/status``. Not ``ru_maxrss``: on Linux that
-    survives ``exec``, so a child started by a big parent would start from the
-    parent's size. Elsewhere: ``ru_maxrss`` (KB on Linux, bytes on macOS).
-    """
-    try:
-        with open("/proc/self/status") as f:
-            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
-    except (OSError, StopIteration):
-        scale = 2**20 if sys.platform == "darwin" else 2**10
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
+#: Folder sizes (images) and codebook size.
+SCALES = {"small": {"sizes": (50,), "k": 1024}, "full": {"sizes": (50, 500, 2000), "k": 1024}}
 
 
 def child(folder: str, k: int) -> None:
     """Run in a fresh process: train and describe, print the measurements as JSON."""
-    import helpers  # noqa: F401  (imports count in the baseline)
+    import numpy as np
+
+    import helpers
     from helpers import streaming
 
+    # Load every library the steps use (helpers imports lazily), so that the baseline counts them:
+    # a tiny codebook fitted, and one file of the folder read and described with it.
+    warm = helpers.ImageList([np.random.default_rng(0).random((64, 64, 3), dtype=np.float32)], ["warm-up"])
+    tiny = helpers.PatchCodebook(n_codes=8, n_patches=200).fit(warm)
+    streaming.describe_files(helpers.images.image_files(folder)[:1], tiny)
     after_imports = peak_rss_mb()
     tracemalloc.start()
     start = time.perf_counter()
-    km = streaming.fit_codebook_folder(folder, k, patches_per_image=200, batch_size=4096, seed=0, progress=False)
+    km = helpers.PatchCodebook(n_codes=k, n_patches=4000, random_state=0)
+    streaming.fit_codebook_folder(folder, km, images_per_batch=20, seed=0, progress=False)
     fit_s, after_fit, fit_traced = time.perf_counter() - start, peak_rss_mb(), tracemalloc.get_traced_memory()[1]
     tracemalloc.reset_peak()
     start = time.perf_counter()
@@ -95,8 +95,13 @@ def measure(n: int, k: int) -> dict:
         for f in files:
             with Image.open(f) as im:
                 decoded += im.width * im.height * 3 * 4  # float32 RGB, as load_images holds them
+        threads = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
         out = subprocess.run(
-            [sys.executable, __file__, "--child", tmp, "--k", str(k)], capture_output=True, text=True, check=True
+            [sys.executable, __file__, "--child", tmp, "--k", str(k)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=os.environ | threads,
         )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     result.update(n=n, write_s=write_s, disk_mb=disk / 2**20, decoded_mb=decoded / 2**20)
@@ -105,24 +110,28 @@ def measure(n: int, k: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("sizes", type=int, nargs="*", default=[500, 2000], help="numbers of images (default 500 2000)")
-    parser.add_argument("--k", type=int, default=1024, help="codebook size (default 1024)")
+    parser.add_argument("--scale", choices=SCALES, default="full")
+    parser.add_argument("--csv", type=Path, default=HERE / "memory.csv", help="where to write the rows")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--k", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         child(args.child, args.k)
         return 0
-    print(f"K = {args.k}; images {MIN_SIDE}-{MAX_SIDE} px a side; memory in MB")
-    print(f"load average at the start: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    scale = SCALES[args.scale]
+    print(f"K = {scale['k']}; images {MIN_SIDE}-{MAX_SIDE} px a side; memory in MB")
+    start_load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average at the start: {start_load}")
     print()
     print(
-        "| images | PNG files | all images as float32 | peak RSS after imports | ... after training "
+        "| images | PNG files | all images as float32 | peak RSS with the libraries | ... after training "
         "| ... after describing | traced peak: training | traced peak: describing | histogram matrix "
         "| training | describing |"
     )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for n in args.sizes:
-        r = measure(n, args.k)
+    rows = []
+    for n in scale["sizes"]:
+        r = measure(n, scale["k"])
         assert r["described"] == n and r["skipped"] == 0, r
         print(
             f"| {n} | {r['disk_mb']:.0f} | {r['decoded_mb']:.0f} | {r['after_imports']:.0f} | {r['after_fit']:.0f} "
@@ -130,6 +139,22 @@ def main(argv: list[str] | None = None) -> int:
             f"| {r['matrix_mb']:.1f} | {r['fit_s']:.1f} s | {r['describe_s']:.1f} s |",
             flush=True,
         )
+        rows.append(
+            {"images": n, "k": scale["k"]}
+            | {key: round(v, 3) if isinstance(v, float) else v for key, v in r.items() if key != "n"}
+        )
+    end_load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    write_csv(
+        args.csv,
+        rows,
+        [
+            command(),
+            machine(),
+            f"images {MIN_SIDE}-{MAX_SIDE} px a side; the steps ran in a fresh process with 1 BLAS/OpenMP thread; "
+            "memory in MB (RSS: VmHWM; traced: tracemalloc), times in s",
+            f"load average at the start {start_load}, at the end {end_load}",
+        ],
+    )
     return 0
 
 

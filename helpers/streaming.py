@@ -2,13 +2,17 @@
 
 :func:`helpers.load_images` holds a whole collection in memory; the functions
 here read one file at a time and keep only the result, so that memory is set
-by the largest image and the batch, not by the number of files. A file that
-cannot be used is skipped, named in a warning and in ``skipped``, as
+by the largest image and the batch, not by the number of files. Given a Dask
+``client``, :func:`describe_folder` and :func:`fit_codebook_folder` run the same
+work on the cluster's workers, in tasks of a few files each. A file that
+cannot be used is skipped, named in one warning and in ``skipped``, as
 :func:`helpers.load_images` does by default; the other results are kept.
+Nothing here changes thread limits: Dask's worker processes set their own.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,7 +22,16 @@ import numpy as np
 
 from .images import PROGRESS_MIN_FILES, ImageList, ImageReadError, image_files, load_image, load_images
 
-__all__ = ["FolderHists", "describe_files", "describe_folder", "fit_codebook_folder", "write_sample_folder"]
+__all__ = [
+    "CodeStatistics",
+    "FolderHists",
+    "code_statistics",
+    "describe_files",
+    "describe_folder",
+    "fit_codebook_folder",
+    "merge_parts",
+    "write_sample_folder",
+]
 
 
 class FolderHists(NamedTuple):
@@ -39,6 +52,28 @@ class FolderHists(NamedTuple):
     skipped: dict[str, str]
 
 
+class CodeStatistics(NamedTuple):
+    """What one task of distributed codebook training sends back: k-means statistics of its patches.
+
+    Attributes
+    ----------
+    means : ndarray, shape (m, d)
+        For each of the ``m`` code vectors nearest to at least one of the
+        task's patches, the mean of those patches.
+    counts : ndarray, shape (m,), float64
+        How many patches each mean averages.
+    inertia : float
+        Sum of squared distances of the patches to their nearest code vector.
+    skipped : dict of str to str
+        Files that could not be used, mapped to the reason.
+    """
+
+    means: np.ndarray
+    counts: np.ndarray
+    inertia: float
+    skipped: dict[str, str]
+
+
 def _progress(total: int, progress: bool | None, desc: str):
     from tqdm import tqdm
 
@@ -54,10 +89,37 @@ def _read(path: Path, name: str, skipped: dict, crop: bool, max_side: int | None
         return None
 
 
+def _name(path: Path, root: Path | None) -> str:
+    return str(path.relative_to(root)) if root is not None else str(path)
+
+
 def _report(skipped: dict[str, str], where: str) -> None:
     if skipped:
         listed = "\n".join(f"{name}: {why}" for name, why in skipped.items())
         warnings.warn(f"skipped {len(skipped)} unusable image file(s) in {where}:\n{listed}", stacklevel=3)
+
+
+def _tasks(items: Sequence, size: int) -> list:
+    if not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"files per task must be a whole number >= 1, got {size!r}")
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def merge_parts(parts: Sequence[FolderHists]) -> FolderHists:
+    """One result from the results of several partitions, in their order: rows stacked, skipped files merged.
+
+    Examples
+    --------
+    >>> a = FolderHists(np.ones((2, 3)), ["a.png", "b.png"], {"c.png": "no such file"})
+    >>> b = FolderHists(np.zeros((0, 3)), [], {"d.png": "not a readable image"})
+    >>> merged = merge_parts([a, b])
+    >>> merged.hists.shape, merged.names, sorted(merged.skipped)
+    ((2, 3), ['a.png', 'b.png'], ['c.png', 'd.png'])
+    """
+    if not parts:
+        raise ValueError("no partitions to merge")
+    skipped = {name: why for part in parts for name, why in part.skipped.items()}
+    return FolderHists(np.vstack([p.hists for p in parts]), [n for p in parts for n in p.names], skipped)
 
 
 def describe_files(
@@ -85,6 +147,7 @@ def describe_files(
     Returns
     -------
     FolderHists
+        Unusable files are in ``skipped``, without a warning (the caller reports them).
     """
     from sklearn.utils.validation import check_is_fitted
 
@@ -93,7 +156,7 @@ def describe_files(
     rows, names, skipped = [], [], {}
     with _progress(len(files), progress, "describing") as bar:
         for path in map(Path, files):
-            name = str(path.relative_to(root)) if root is not None else str(path)
+            name = _name(path, root)
             image = _read(path, name, skipped, crop, max_side)
             if image is not None:
                 try:
@@ -106,13 +169,27 @@ def describe_files(
     return FolderHists(hists, names, skipped)
 
 
-def describe_folder(path: str | Path, codebook, *, recursive: bool = False, **options) -> FolderHists:
-    """Descriptors of every image in a folder, in bounded memory.
+def describe_folder(
+    path: str | Path,
+    codebook,
+    *,
+    recursive: bool = False,
+    client=None,
+    files_per_task: int = 8,
+    **options,
+) -> FolderHists:
+    """Descriptors of every image in a folder, in bounded memory, in this process or on a Dask cluster.
 
     Row ``i`` equals ``codebook.transform(load_images(path))[i]`` for the
     images that load, but one image is in memory at a time: memory holds the
     image, its patches and the result (8 bytes per feature and image).
     Unusable files are skipped with one warning naming them.
+
+    With a Dask ``client``, the sorted file list is cut into tasks of
+    ``files_per_task`` files, each described by :func:`describe_files` on a
+    worker (the codebook is sent to every worker once); the rows come back
+    in file order and the skipped files of all tasks are merged. Only file
+    names travel to the workers, so they must see the folder at the same path.
 
     Parameters
     ----------
@@ -120,6 +197,9 @@ def describe_folder(path: str | Path, codebook, *, recursive: bool = False, **op
     codebook : fitted :class:`helpers.PatchCodebook`
     recursive : bool
         Also read subfolders.
+    client : dask.distributed.Client, optional
+    files_per_task : int
+        With a client: files per task.
     **options
         ``crop``, ``max_side``, ``progress``, as for :func:`describe_files`.
 
@@ -137,12 +217,98 @@ def describe_folder(path: str | Path, codebook, *, recursive: bool = False, **op
     ...     codebook = PatchCodebook(n_codes=8, n_patches=500).fit(load_images(folder))
     ...     result = describe_folder(folder, codebook)
     >>> result.hists.shape, result.names, result.skipped
-    ((3, 8), ['img00000.png', 'img00001.png', 'img00002.png'], {})
+    ((3, 8), ['img00000-rocket.png', 'img00001-astronaut.png', 'img00002-flower.png'], {})
     """
     folder = Path(path).expanduser()
-    result = describe_files(image_files(folder, recursive=recursive), codebook, root=folder, **options)
+    files = image_files(folder, recursive=recursive)
+    if client is None:
+        result = describe_files(files, codebook, root=folder, **options)
+    else:
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(codebook, "kmeans_")
+        progress = options.pop("progress", None)
+        tasks = _tasks(files, files_per_task)
+        book = client.scatter(codebook, broadcast=True)  # once per worker, not once per task
+        futures = [  # pure=False: files may change between calls, so never reuse an earlier result
+            client.submit(describe_files, task, book, root=folder, progress=False, pure=False, **options)
+            for task in tasks
+        ]
+        _wait(futures, [len(t) for t in tasks], progress, "describing")
+        result = merge_parts(client.gather(futures))
     _report(result.skipped, str(folder))
     return result
+
+
+def _wait(futures: list, sizes: list[int], progress: bool | None, desc: str) -> None:
+    """Wait for Dask futures, with a progress bar counting their images."""
+    from dask.distributed import as_completed
+
+    size = dict(zip((f.key for f in futures), sizes, strict=True))
+    with _progress(sum(sizes), progress, desc) as bar:
+        for future in as_completed(futures):
+            bar.update(size[future.key])
+
+
+def code_statistics(
+    files: Sequence[str | Path],
+    codebook,
+    *,
+    seed: int = 0,
+    root: str | Path | None = None,
+    crop: bool = True,
+    max_side: int | None = 512,
+) -> CodeStatistics:
+    """The k-means statistics of a batch of files' patches under a codebook: one task of distributed training.
+
+    Reads the files, draws ``codebook.n_patches`` of their patches (as
+    :meth:`~helpers.PatchCodebook.partial_fit` does for a batch), normalises
+    and whitens them as the codebook does, finds each one's nearest code
+    vector and returns, per code vector, the mean of its patches and their
+    number. A mini-batch k-means step on these means, weighted by the
+    counts, moves every code vector exactly as the step on the patches
+    themselves would (the mean of the patches nearest to a code vector is
+    nearest to it too: nearest-code cells are convex).
+
+    Parameters
+    ----------
+    files : sequence of str or Path
+    codebook : fitted :class:`helpers.PatchCodebook`
+    seed : int
+        Seeds the patch sample.
+    root, crop, max_side
+        As for :func:`describe_files`.
+
+    Returns
+    -------
+    CodeStatistics
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    from .codebook import _check_images
+
+    check_is_fitted(codebook, "kmeans_")
+    root = Path(root).expanduser() if root is not None else None
+    images, skipped = ImageList(), {}
+    for path in map(Path, files):
+        name = _name(path, root)
+        image = _read(path, name, skipped, crop, max_side)
+        if image is not None:
+            images.append(image)
+            images.names.append(name)
+    centres = codebook.kmeans_.cluster_centers_
+    if not images:
+        return CodeStatistics(np.empty((0, centres.shape[1])), np.empty(0), 0.0, skipped)
+    rows = codebook._sample(_check_images(images), np.random.RandomState(seed))
+    if codebook.whitener_ is not None and len(rows):
+        rows = codebook.whitener_.transform(rows)
+    codes = codebook._nearest(rows)
+    counts = np.bincount(codes, minlength=len(centres))
+    sums = np.zeros_like(centres)
+    np.add.at(sums, codes, rows)
+    used = np.flatnonzero(counts)
+    inertia = float(np.einsum("ij,ij->", rows - centres[codes], rows - centres[codes]))
+    return CodeStatistics(sums[used] / counts[used, None], counts[used].astype(np.float64), inertia, skipped)
 
 
 def fit_codebook_folder(
@@ -156,13 +322,27 @@ def fit_codebook_folder(
     crop: bool = True,
     max_side: int | None = 512,
     progress: bool | None = None,
+    client=None,
+    tasks_per_step: int | None = None,
 ):
-    """Fit a codebook to a folder's patches by :meth:`~helpers.PatchCodebook.partial_fit`, a batch of images at a time.
+    """Fit a codebook to a folder's patches by mini-batch k-means, a batch of images at a time.
 
-    Each epoch visits the files in a new random order; each batch of
-    ``images_per_batch`` images gives ``codebook.n_patches`` patches (the
-    first batch must give at least ``codebook.n_codes``) to one mini-batch
-    k-means step. Memory holds one batch of images and their patches.
+    Each epoch visits the files in a new random order. In this process, each
+    batch of ``images_per_batch`` images gives ``codebook.n_patches`` patches
+    to one :meth:`~helpers.PatchCodebook.partial_fit` (the first batch must
+    give at least ``codebook.n_codes``); memory holds one batch.
+
+    With a Dask ``client``, the first batch still starts the codebook here
+    (k-means++ and the whitening, if any), then each step sends the codebook
+    to the workers and ``tasks_per_step`` batches (default: one per worker
+    thread) to :func:`code_statistics`, one task each; the workers find the
+    nearest codes, and one ``codebook.kmeans_.partial_fit`` of their
+    per-code means, weighted by the counts, updates the codebook. That is the
+    mini-batch step on all the tasks' patches at once (Sculley 2010: each code
+    vector moves to the running mean of the patches it has won), except that
+    scikit-learn's rare random restarts of little-used code vectors pick among
+    the means, not the patches. The result depends on ``seed`` and
+    ``tasks_per_step``, not on which worker ran what.
 
     Returns
     -------
@@ -175,6 +355,12 @@ def fit_codebook_folder(
     files = image_files(folder, recursive=recursive)
     rng = np.random.default_rng(seed)
     skipped: dict[str, str] = {}
+    if client is not None:
+        order = np.concatenate([rng.permutation(len(files)) for _ in range(epochs)])
+        batches = [[files[i] for i in batch] for batch in _tasks(order, images_per_batch)]
+        _fit_on(client, batches, folder, codebook, rng, skipped, tasks_per_step, progress, crop, max_side)
+        _report(skipped, str(folder))
+        return codebook
     batch = ImageList()
     with _progress(len(files) * epochs, progress, "fitting codebook") as bar:
         for _ in range(epochs):
@@ -194,6 +380,38 @@ def fit_codebook_folder(
     return codebook
 
 
+def _fit_on(client, batches, folder, codebook, rng, skipped, tasks_per_step, progress, crop, max_side) -> None:
+    """The distributed steps of :func:`fit_codebook_folder`."""
+    if not hasattr(codebook, "kmeans_"):  # k-means++ needs patches, not statistics: the first batch, here
+        first = ImageList()
+        for path in batches.pop(0):
+            image = _read(path, _name(path, folder), skipped, crop, max_side)
+            if image is not None:
+                first.append(image)
+                first.names.append(_name(path, folder))
+        if not first:
+            raise ValueError(f"none of the first batch's files in {folder} could be used to start the codebook")
+        codebook.partial_fit(first)
+    per_step = tasks_per_step or sum(client.nthreads().values())
+    with _progress(sum(map(len, batches)), progress, "fitting codebook") as bar:
+        for step in _tasks(batches, per_step):
+            book = client.scatter(codebook, broadcast=True)
+            seeds = rng.integers(2**32, size=len(step))
+            futures = [
+                client.submit(
+                    code_statistics, batch, book, seed=int(s), root=folder, crop=crop, max_side=max_side, pure=False
+                )
+                for batch, s in zip(step, seeds, strict=True)
+            ]
+            stats = client.gather(futures)
+            for part in stats:
+                skipped.update(part.skipped)
+            counts = np.concatenate([part.counts for part in stats])
+            if len(counts):
+                codebook.kmeans_.partial_fit(np.vstack([part.means for part in stats]), sample_weight=counts)
+            bar.update(sum(map(len, step)))
+
+
 def write_sample_folder(
     path: str | Path,
     n: int,
@@ -208,7 +426,9 @@ def write_sample_folder(
     Each crop has sides drawn from ``[min_side, max_side]`` (capped by the
     source) and is flipped left-right and upside down with probability 1/2
     each. Crops without a pixel above 0.05 are drawn again, at most 100
-    times each. The same seed writes the same files (``img00000.png``, ...).
+    times each. File ``i`` is named ``img{i:05d}-{source}.png`` after the
+    image it was cut from (its name, with characters other than letters,
+    digits, ``_`` and ``-`` replaced by ``_``). The same seed writes the same files.
 
     Returns
     -------
@@ -224,22 +444,26 @@ def write_sample_folder(
     if n < 0 or not 1 <= min_side <= max_side:
         raise ValueError(f"need n >= 0 and 1 <= min_side <= max_side, got {n}, {min_side}, {max_side}")
     images = load_images() if images is None else images
+    names = [re.sub(r"[^A-Za-z0-9_-]+", "_", name) for name in getattr(images, "names", [])] or [
+        f"image{i}" for i in range(len(images))
+    ]
     folder = Path(path).expanduser()
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     written = []
     for i in range(n):
         for _ in range(100):
-            source = images[rng.integers(len(images))]
-            h = min(int(rng.integers(min_side, max_side + 1)), source.shape[0])
-            w = min(int(rng.integers(min_side, max_side + 1)), source.shape[1])
-            y, x = rng.integers(source.shape[0] - h + 1), rng.integers(source.shape[1] - w + 1)
-            crop = source[y : y + h, x : x + w][:: rng.choice([-1, 1]), :: rng.choice([-1, 1])]
+            source = rng.integers(len(images))
+            image = images[source]
+            h = min(int(rng.integers(min_side, max_side + 1)), image.shape[0])
+            w = min(int(rng.integers(min_side, max_side + 1)), image.shape[1])
+            y, x = rng.integers(image.shape[0] - h + 1), rng.integers(image.shape[1] - w + 1)
+            crop = image[y : y + h, x : x + w][:: rng.choice([-1, 1]), :: rng.choice([-1, 1])]
             if crop.max() > 0.05:
                 break
         else:
             raise ValueError("100 random crops in a row had no pixel above 0.05: the images are too dark to sample")
-        target = folder / f"img{i:05d}.png"
+        target = folder / f"img{i:05d}-{names[source]}.png"
         Image.fromarray(np.round(crop * 255).astype(np.uint8)).save(target)
         written.append(target)
     return written

@@ -2,6 +2,7 @@
 
 import tracemalloc
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -81,3 +82,155 @@ def test_fit_codebook_folder_by_partial_fit(folder):
         folder, helpers.PatchCodebook(n_codes=8, n_patches=400), images_per_batch=2, epochs=2
     )
     assert np.array_equal(again.kmeans_.cluster_centers_, book.kmeans_.cluster_centers_)
+
+
+# ---- Dask: the same results from workers -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def client():
+    """Two Dask workers as threads in this process: quick to start, and the same code path as worker processes."""
+    import logging
+
+    distributed = pytest.importorskip("dask.distributed")
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    with distributed.Client(
+        processes=False, n_workers=2, threads_per_worker=1, dashboard_address="127.0.0.1:0"
+    ) as client:
+        yield client
+
+
+def test_describe_folder_on_dask_equals_this_process_and_merges_every_skipped_file(folder, codebook, client, tmp_path):
+    import shutil
+
+    mixed = tmp_path / "mixed"
+    shutil.copytree(folder, mixed)
+    (mixed / "aaa-broken.png").write_bytes(b"not an image")  # first task
+    (mixed / "zzz-broken.png").write_bytes(b"not an image either")  # last task
+    with pytest.warns(UserWarning, match="skipped 2 unusable") as caught:
+        here = streaming.describe_folder(mixed, codebook)
+    with pytest.warns(UserWarning, match="skipped 2 unusable") as caught_dask:
+        there = streaming.describe_folder(mixed, codebook, client=client, files_per_task=3)
+    assert str(caught_dask[0].message) == str(caught[0].message)
+    assert set(there.skipped) == {"aaa-broken.png", "zzz-broken.png"} and there.skipped == here.skipped
+    assert there.names == here.names and np.array_equal(there.hists, here.hists)
+    with pytest.raises(ValueError, match="files per task"):
+        streaming.describe_folder(folder, codebook, client=client, files_per_task=0)
+
+
+def test_a_step_on_code_statistics_is_the_step_on_the_patches(folder):
+    """Weighted per-code means move the code vectors exactly as the patches themselves do (random restarts off)."""
+    import copy
+
+    from helpers.codebook import _check_images
+
+    files = helpers.images.image_files(folder)
+    book = helpers.PatchCodebook(n_codes=8, n_patches=300, random_state=0).partial_fit(helpers.load_images(folder))
+    book.kmeans_.set_params(reassignment_ratio=0)
+    by_stats, by_rows = copy.deepcopy(book), copy.deepcopy(book)
+    parts = [(files[:3], 11), (files[3:], 12)]
+    stats = [streaming.code_statistics(part, by_stats, seed=seed) for part, seed in parts]
+    by_stats.kmeans_.partial_fit(
+        np.vstack([s.means for s in stats]), sample_weight=np.concatenate([s.counts for s in stats])
+    )
+    rows = np.vstack(
+        [
+            by_rows._sample(_check_images([load_image(f) for f in part]), np.random.RandomState(seed))
+            for part, seed in parts
+        ]
+    )
+    assert sum(s.counts.sum() for s in stats) == len(rows) > 100
+    centres = by_rows.kmeans_.cluster_centers_
+    inertia = ((rows[:, None] - centres[None]) ** 2).sum(axis=2).min(axis=1).sum()
+    assert np.isclose(sum(s.inertia for s in stats), inertia, rtol=1e-10)
+    by_rows.kmeans_.partial_fit(rows)
+    assert np.abs(by_stats.kmeans_.cluster_centers_ - by_rows.kmeans_.cluster_centers_).max() < 1e-12
+    assert not np.array_equal(by_rows.kmeans_.cluster_centers_, book.kmeans_.cluster_centers_)
+
+
+def test_fit_codebook_folder_on_dask_is_reproducible_and_reports_bad_files(folder, client, tmp_path):
+    import shutil
+
+    mixed = tmp_path / "mixed"
+    shutil.copytree(folder, mixed)
+    (mixed / "broken.png").write_bytes(b"not an image")
+    books = []
+    for _ in range(2):
+        book = helpers.PatchCodebook(n_codes=8, n_patches=300, random_state=0)
+        with pytest.warns(UserWarning, match="broken.png"):
+            books.append(streaming.fit_codebook_folder(mixed, book, images_per_batch=2, epochs=2, client=client))
+    # 7 files x 2 epochs = 7 batches of 2: the first starts the codebook here, 6 go to the workers, 2 per step
+    assert books[0].kmeans_.n_steps_ == 1 + 3
+    assert np.array_equal(books[0].kmeans_.cluster_centers_, books[1].kmeans_.cluster_centers_)
+    assert streaming.describe_folder(folder, books[0]).hists.shape == (6, 8)
+
+
+# ---- the benchmark scripts still reproduce their committed CSV files (a reduced run each) ---------------------
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def _rerun(script: str, tmp_path, *args: str) -> tuple[list[dict], list[dict]]:
+    """Run a benchmark script's reduced slice; return its rows and the committed CSV's rows."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    spec = importlib.util.spec_from_file_location("benchmark_results", BENCHMARKS / "results.py")
+    results = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(results)
+    out = tmp_path / f"{script}.csv"
+    subprocess.run(
+        [sys.executable, str(BENCHMARKS / f"{script}.py"), "--scale", "small", "--csv", str(out), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return results.read_csv(out), results.read_csv(BENCHMARKS / f"{script}.csv")
+
+
+def _committed(row: dict, committed: list[dict], keys: tuple[str, ...]) -> dict:
+    match = [c for c in committed if all(c[k] == row[k] for k in keys)]
+    assert len(match) == 1, f"no single committed row for {[row[k] for k in keys]}"
+    return match[0]
+
+
+def test_dask_scaling_reproduces_its_csv(tmp_path):
+    """The same folder and work (patches described, matrices equal); the timings are this machine's own."""
+    rows, committed = _rerun("dask_scaling", tmp_path, "--configs", "process 1 thread")
+    for row in rows:
+        same = [c for c in committed if (c["images"], c["config"]) == (row["images"], row["config"])]
+        assert same and all(c["patches"] == row["patches"] and c["equal"] is True for c in same)
+        assert row["equal"] is True and row["seconds"] > 0
+
+
+def test_memory_reproduces_its_csv(tmp_path):
+    rows, committed = _rerun("memory", tmp_path)
+    for row in rows:
+        old = _committed(row, committed, ("images", "k"))
+        for key in ("described", "skipped", "decoded_mb", "matrix_mb"):
+            assert row[key] == old[key], key
+        assert row["after_describe"] >= row["after_imports"] > 0
+
+
+def test_dask_codebook_reproduces_its_csv(tmp_path):
+    rows, committed = _rerun("dask_codebook", tmp_path, "--threads")
+    assert {row["method"] for row in rows} == {"fit", "partial_fit", "dask"}
+    for row in rows:
+        old = _committed(row, committed, ("images", "k", "epochs", "seed", "method"))
+        assert row["steps"] == old["steps"] and row["heldout_patches"] == old["heldout_patches"]
+        assert row["heldout_psnr"] == pytest.approx(old["heldout_psnr"], abs=0.01)
+
+
+def test_n2_wall_reproduces_its_csv(tmp_path):
+    rows, committed = _rerun("n2_wall", tmp_path, "--in-process")
+    for row in rows:
+        old = _committed(row, committed, ("folder", "step", "images", "param"))
+        assert row["score"] == pytest.approx(old["score"], abs=0.02), (row["step"], row["param"])
+
+
+def test_blas_agreement_reproduces_its_csv(tmp_path):
+    rows, committed = _rerun("blas_agreement", tmp_path)
+    for row in rows:
+        old = _committed(row, committed, ("images", "k", "setting"))
+        assert row["patches"] == old["patches"] and row["reference_codebook_equal"] is True
