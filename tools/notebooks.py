@@ -66,8 +66,10 @@ GALLERY_FIGURES = (
     "05-cluster-grid",
     "06-normalization-codebooks",
     "07-rate-distortion",
-    "08-retrieval-heatmap",
+    "08-best-vs-lecture",
     "09-grid-vs-corners",
+    "10-n2-wall",
+    "11-encodings",
 )
 KERNEL_NAME = "python3"
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": KERNEL_NAME}
