@@ -21,7 +21,7 @@ pytest_plugins = ["tools.nbval_tolerance"]
 #: in their metadata, and the widgets' text fallback in their outputs. Until then the
 #: tests marked ``stored_notebooks`` are expected to fail (strict: once they pass,
 #: pytest reports it, and this must be set to True).
-STORED_NOTEBOOKS_REFRESHED = False
+STORED_NOTEBOOKS_REFRESHED = True
 
 
 def pytest_collection_modifyitems(config, items):
