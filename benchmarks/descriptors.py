@@ -4,12 +4,13 @@
 
 STUDY is one of
 
-* ``normalisation`` (notebook 06): the lecture's ``pnorm`` lines and Coates, Lee & Ng's (AISTATS 2011) recipe with the
-  whitening regulariser swept;
+* ``normalisation`` (notebook 06): the lecture's ``pnorm`` lines, contrast normalisation with ZCA whitening at
+  Coates & Ng's constant, and Coates, Lee & Ng's (AISTATS 2011) recipe with the whitening regulariser swept
+  (relative to the mean eigenvalue) and at their own absolute value;
 * ``measures`` (notebook 08): the lecture's descriptor read out with every normalisation, distance and
-  linkage, and the baselines that need no codebook (gray, colour and LBP histograms);
-* ``encodings`` (notebook 11): hard and triangle assignment, spatial pyramids, VLAD and its normalisations,
-  colour patches and two scales.
+  linkage, and the baselines that need no codebook (gray, colour and LBP histograms, tiny images);
+* ``encodings`` (notebook 11): hard and triangle assignment, spatial pyramids, VLAD and its normalisations
+  and sizes, colour patches and two scales, all on Coates & Ng's normalised and whitened patches.
 
 Each variant is fitted once per task and seed (`helpers.evaluation.describe`) and scored with each of its
 readouts (normalisation, distance, linkage; `helpers.evaluation.score_task`). The rows go to
@@ -30,8 +31,9 @@ from pathlib import Path
 from sklearn.preprocessing import FunctionTransformer
 
 import helpers
-from helpers import PatchCodebook
+from helpers import ZCA, PatchCodebook
 from helpers import evaluation as ev
+from helpers.descriptors import tiny_images
 
 HERE = Path(__file__).resolve().parent
 MEASURES = ("p@5", "map", "ari", "nmi", "purity", "cophenetic", "accuracy")
@@ -40,6 +42,7 @@ MEASURES = ("p@5", "map", "ari", "nmi", "purity", "cophenetic", "accuracy")
 LECTURE = {"lecture": ("counts", "cosine", "average")}
 HELLINGER = {"hellinger": ("sqrt", "euclidean", "average"), "hellinger ward": ("sqrt", "euclidean", "ward")}
 VLAD = {"euclidean": (None, "euclidean", "average"), "euclidean ward": (None, "euclidean", "ward")}
+HISTOGRAM = HELLINGER | {"l1 chi2": ("l1", "chi2", "average")}
 ALL_READOUTS = {
     **{f"{n} {m}": (n, m, "average") for n in ("counts", "l1", "sqrt") for m in ("cosine", "euclidean", "chi2")},
     **{f"counts cosine {method}": ("counts", "cosine", method) for method in ("single", "complete", "weighted")},
@@ -60,6 +63,15 @@ def colour_and_lbp(images):
     return np.hstack([helpers.colour_hists(images) / 2, lbp_multiscale(images) / 2])
 
 
+def colour_hists_8(images):
+    """The joint RGB histogram with 8 intervals per channel (512 cells)."""
+    return helpers.colour_hists(images, bins=8)
+
+
+#: Coates & Ng's whitening: eps = 0.1 on contrast-normalised patches, absolute (kmeans_demo.m: diag(D) + 0.1).
+CN_WHITEN = ZCA(0.1, relative=False)
+
+
 def coates_ng(whiten, colour=True):
     """Coates, Lee & Ng (AISTATS 2011): contrast normalisation (+10 on 0-255), ZCA, K = 1600, triangle, quadrants."""
     return PatchCodebook(
@@ -70,7 +82,8 @@ def coates_ng(whiten, colour=True):
 #: Seeds of each study.
 STUDY_SEEDS = {"normalisation": ev.SEEDS, "measures": ev.SEEDS, "encodings": ev.SEEDS}
 
-ZCA = dict(norm="standardize", whiten=0.1)  # the base of the encodings study: C&N's normalisation and whitening
+#: The base of the encodings study: Coates & Ng's contrast normalisation and whitening, gray 8 x 8 patches.
+BASE = dict(norm="standardize", whiten=CN_WHITEN)
 
 
 def studies() -> dict[str, dict[str, tuple]]:
@@ -78,41 +91,46 @@ def studies() -> dict[str, dict[str, tuple]]:
     return {
         "normalisation": {
             **{f"gray, {norm}": (PatchCodebook(norm=norm), LECTURE | HELLINGER) for norm in helpers.NORMS},
+            "gray, standardize + ZCA": (PatchCodebook(**BASE), LECTURE | HELLINGER),
+            "C&N gray, no ZCA": (coates_ng(None, colour=False), LECTURE | HELLINGER),
             **{
-                f"C&N gray, whiten {w}": (coates_ng(w, colour=False), LECTURE | HELLINGER)
-                for w in (None, 0.01, 0.1, 1.0)
+                f"C&N gray, ZCA {w} x mean eigenvalue": (coates_ng(w, colour=False), LECTURE | HELLINGER)
+                for w in (0.01, 0.1, 1.0)
             },
-            "C&N colour, whiten None": (coates_ng(None), LECTURE | HELLINGER),
-            "C&N colour, whiten 0.1": (coates_ng(0.1), LECTURE | HELLINGER),
+            "C&N gray, ZCA 0.1 (theirs)": (coates_ng(CN_WHITEN, colour=False), LECTURE | HELLINGER),
+            "C&N colour, no ZCA": (coates_ng(None), LECTURE | HELLINGER),
+            "C&N colour, ZCA 0.1 (theirs)": (coates_ng(CN_WHITEN), LECTURE | HELLINGER),
+            "C&N colour, ZCA 0.1 (theirs), all patches": (
+                coates_ng(CN_WHITEN).set_params(n_patches=None),
+                LECTURE | HELLINGER,
+            ),
         },
         "measures": {
             "lecture": (PatchCodebook(), ALL_READOUTS),
-            "gray histogram": (
-                FunctionTransformer(helpers.gray_hists),
-                HELLINGER | {"l1 chi2": ("l1", "chi2", "average")},
-            ),
-            "colour histogram": (
-                FunctionTransformer(helpers.colour_hists),
-                HELLINGER | {"l1 chi2": ("l1", "chi2", "average")},
-            ),
-            "LBP": (FunctionTransformer(lbp_multiscale), HELLINGER | {"l1 chi2": ("l1", "chi2", "average")}),
-            "colour + LBP": (FunctionTransformer(colour_and_lbp), HELLINGER | {"l1 chi2": ("l1", "chi2", "average")}),
+            "gray histogram": (FunctionTransformer(helpers.gray_hists), HISTOGRAM),
+            "colour histogram": (FunctionTransformer(helpers.colour_hists), HISTOGRAM),
+            "colour histogram, 8 bins": (FunctionTransformer(colour_hists_8), HISTOGRAM),
+            "LBP": (FunctionTransformer(lbp_multiscale), HISTOGRAM),
+            "colour + LBP": (FunctionTransformer(colour_and_lbp), HISTOGRAM),
+            "tiny image": (FunctionTransformer(tiny_images), VLAD),
         },
         "encodings": {
-            "hard": (PatchCodebook(**ZCA), HELLINGER),
-            "triangle": (PatchCodebook(**ZCA, encoding="triangle"), HELLINGER),
-            "hard, quadrants": (PatchCodebook(**ZCA, pyramid=(2,)), HELLINGER),
-            "hard, pyramid 1+2": (PatchCodebook(**ZCA, pyramid=(1, 2)), HELLINGER),
-            "hard, pyramid 1+2+4": (PatchCodebook(**ZCA, pyramid=(1, 2, 4)), HELLINGER),
-            "triangle, quadrants": (PatchCodebook(**ZCA, encoding="triangle", pyramid=(2,)), HELLINGER),
+            "hard": (PatchCodebook(**BASE), HELLINGER),
+            "triangle": (PatchCodebook(**BASE, encoding="triangle"), HELLINGER),
+            "hard, quadrants": (PatchCodebook(**BASE, pyramid=(2,)), HELLINGER),
+            "hard, pyramid 1+2": (PatchCodebook(**BASE, pyramid=(1, 2)), HELLINGER),
+            "hard, pyramid 1+2+4": (PatchCodebook(**BASE, pyramid=(1, 2, 4)), HELLINGER),
+            "triangle, quadrants": (PatchCodebook(**BASE, encoding="triangle", pyramid=(2,)), HELLINGER),
+            "hard, K 64": (PatchCodebook(64, **BASE), HELLINGER),
             **{
-                f"VLAD 64, {steps}": (PatchCodebook(64, **ZCA, encoding="vlad", vlad_norm=steps), VLAD)
+                f"VLAD 64, {steps}": (PatchCodebook(64, **BASE, encoding="vlad", vlad_norm=steps), VLAD)
                 for steps in ("l2", "power", "intra", "power+intra")
             },
-            "hard, two scales": (PatchCodebook(**ZCA, scales=(1, 0.5)), HELLINGER),
-            "hard, colour": (PatchCodebook(**ZCA, colour=True), HELLINGER),
-            "hard, colour, two scales": (PatchCodebook(**ZCA, colour=True, scales=(1, 0.5)), HELLINGER),
-            "triangle, colour": (PatchCodebook(**ZCA, colour=True, encoding="triangle"), HELLINGER),
+            **{f"VLAD {k}, power+intra": (PatchCodebook(k, **BASE, encoding="vlad"), VLAD) for k in (16, 256)},
+            "hard, two scales": (PatchCodebook(**BASE, scales=(1, 0.5)), HELLINGER),
+            "hard, colour": (PatchCodebook(**BASE, colour=True), HELLINGER),
+            "hard, colour, two scales": (PatchCodebook(**BASE, colour=True, scales=(1, 0.5)), HELLINGER),
+            "triangle, colour": (PatchCodebook(**BASE, colour=True, encoding="triangle"), HELLINGER),
         },
     }
 

@@ -55,14 +55,18 @@ class ZCA(TransformerMixin, BaseEstimator):
     .. math:: x \\mapsto U \\operatorname{diag}\\big(1 / \\sqrt{\\lambda + \\epsilon}\\big) U^\\top (x - \\mu),
 
     with :math:`\\epsilon = \\text{eps} \\cdot \\bar\\lambda`, a fraction of the mean
-    eigenvalue, so that ``eps`` does not depend on the scale of the patches.
+    eigenvalue, so that ``eps`` does not depend on the scale of the patches;
+    or, with ``relative=False``, :math:`\\epsilon = \\text{eps}` in the units of
+    the data (Coates & Ng's 0.1 on contrast-normalised patches).
     Rotating back with :math:`U` (unlike PCA whitening, scikit-learn's
     ``PCA(whiten=True)``) keeps whitened patches looking like patches.
 
     Parameters
     ----------
     eps : float
-        Regulariser, relative to the mean eigenvalue; > 0.
+        Regulariser; > 0.
+    relative : bool
+        ``eps`` as a fraction of the mean eigenvalue (default), or absolute.
 
     Attributes
     ----------
@@ -78,8 +82,9 @@ class ZCA(TransformerMixin, BaseEstimator):
     True
     """
 
-    def __init__(self, eps: float = 0.1):
+    def __init__(self, eps: float = 0.1, relative: bool = True):
         self.eps = eps
+        self.relative = relative
 
     def fit(self, X, y=None):
         """Fit the whitening to rows ``X`` of shape (n, d)."""
@@ -90,7 +95,8 @@ class ZCA(TransformerMixin, BaseEstimator):
         eigenvalues, vectors = np.linalg.eigh(np.cov(X - self.mean_, rowvar=False).reshape(X.shape[1], -1))
         eigenvalues = np.maximum(eigenvalues, 0)
         self.eigenvalues_ = eigenvalues[::-1]
-        self.whitening_ = (vectors / np.sqrt(eigenvalues + self.eps * eigenvalues.mean())) @ vectors.T
+        eps = self.eps * eigenvalues.mean() if self.relative else self.eps
+        self.whitening_ = (vectors / np.sqrt(eigenvalues + eps)) @ vectors.T
         return self
 
     def transform(self, X):
@@ -154,8 +160,10 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
         Patch normalisation, one of :data:`helpers.NORMS`.
     colour : bool
         Keep the three colour channels (patches of r * r * 3 values).
-    whiten : float or None
-        Whiten the normalised patches with ``ZCA(eps=whiten)``.
+    whiten : float, ZCA or None
+        Whiten the normalised patches with ``ZCA(eps=whiten)`` (relative to the
+        mean eigenvalue), or with a clone of the given :class:`ZCA`, e.g.
+        ``ZCA(0.1, relative=False)`` for Coates & Ng's absolute 0.1.
     encoding : str
         One of :data:`ENCODINGS`.
     vlad_norm : str
@@ -208,7 +216,7 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
         step: int | None = None,
         norm: str = "none",
         colour: bool = False,
-        whiten: float | None = None,
+        whiten: float | ZCA | None = None,
         encoding: str = "hard",
         vlad_norm: str = "power+intra",
         pyramid: tuple[int, ...] = (1,),
@@ -256,8 +264,8 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
             raise ValueError(f"scales must lie in (0, 1], got {self.scales!r}")
         if self.sampling == "random" and not (isinstance(self.n_points, (int, np.integer)) and self.n_points >= 1):
             raise ValueError(f"sampling='random' needs n_points >= 1, got {self.n_points!r}")
-        if self.whiten is not None and not self.whiten > 0:
-            raise ValueError(f"whiten must be None or > 0, got {self.whiten!r}")
+        if self.whiten is not None and not isinstance(self.whiten, ZCA) and not self.whiten > 0:
+            raise ValueError(f"whiten must be None, a ZCA or > 0, got {self.whiten!r}")
 
     # ---- patches -------------------------------------------------------------------------------------
 
@@ -327,7 +335,7 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
         if len(rows) < self.n_codes:
             raise ValueError(f"cannot fit {self.n_codes} code vectors to {len(rows)} patches")
         if self.whiten is not None:
-            self.whitener_ = ZCA(eps=self.whiten).fit(rows)
+            self.whitener_ = self._whitener().fit(rows)
             rows = self.whitener_.transform(rows)
         self.kmeans_ = self._kmeans().fit(rows)
         return self
@@ -351,12 +359,17 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
             if len(rows) < self.n_codes:
                 raise ValueError(f"the first batch gives {len(rows)} patches, fewer than n_codes = {self.n_codes}")
             if self.whiten is not None:
-                self.whitener_ = ZCA(eps=self.whiten).fit(rows)
+                self.whitener_ = self._whitener().fit(rows)
             self.kmeans_ = self._kmeans()
         if self.whitener_ is not None:
             rows = self.whitener_.transform(rows)
         self.kmeans_.partial_fit(rows)
         return self
+
+    def _whitener(self) -> ZCA:
+        from sklearn.base import clone
+
+        return clone(self.whiten) if isinstance(self.whiten, ZCA) else ZCA(eps=self.whiten)
 
     def _kmeans(self):
         from sklearn.cluster import MiniBatchKMeans

@@ -12,7 +12,7 @@ import numpy as np
 
 from .images import as_rgb
 
-__all__ = ["HIST_NORMS", "colour_hists", "gray_hists", "lbp_hists", "normalize_hists", "patchhist"]
+__all__ = ["HIST_NORMS", "colour_hists", "gray_hists", "lbp_hists", "normalize_hists", "patchhist", "tiny_images"]
 
 #: The histogram normalisations :func:`normalize_hists` knows.
 HIST_NORMS = ("counts", "l1", "l2", "sqrt", "tfidf")
@@ -141,3 +141,34 @@ def lbp_hists(images: Sequence, points: int = 8, radius: float | Sequence[float]
             row.append(np.bincount(codes.ravel(), minlength=p + 2) / codes.size / len(scales))
         rows.append(np.concatenate(row))
     return np.array(rows).reshape(len(rows), sum(p + 2 for p, _ in scales))
+
+
+def tiny_images(images: Sequence, side: int = 16) -> np.ndarray:
+    """Thumbnails as descriptors: each image shrunk to ``side x side`` colour pixels, zero mean, unit length.
+
+    The "tiny image" baseline of near-duplicate and scene retrieval (Torralba,
+    Fergus & Freeman, PAMI 2008, with 32 x 32 thumbnails): the image is
+    resized (anti-aliased, whatever its aspect ratio) with
+    :func:`skimage.transform.resize`, flattened, its mean removed and scaled to
+    unit Euclidean length, so that the Euclidean distance between two rows
+    ignores brightness offsets and contrast. A flat image gives a zero row.
+
+    Returns
+    -------
+    ndarray, shape (n_images, 3 * side**2), float64
+
+    Examples
+    --------
+    >>> rows = tiny_images([np.random.default_rng(0).random((40, 60, 3)), np.full((8, 8), 0.5)], side=4)
+    >>> rows.shape, np.linalg.norm(rows, axis=1).round(6).tolist()
+    ((2, 48), [1.0, 0.0])
+    """
+    from skimage.transform import resize
+
+    rows = []
+    for image in images:
+        row = resize(as_rgb(image), (side, side, 3), anti_aliasing=True).ravel().astype(np.float64)
+        row -= row.mean()
+        length = np.linalg.norm(row)
+        rows.append(row / length if length > 1e-12 else np.zeros_like(row))
+    return np.array(rows).reshape(len(rows), 3 * side * side)

@@ -12,14 +12,15 @@ tiles, each with 7 others of its image, so the best precision at 5 is 1, and
 :data:`FOLDS` = 4 stratified folds hold exactly 2 tiles of every image.
 
 **Copy task** (:func:`copy_task`): near-duplicate retrieval in the manner of
-INRIA Copydays and Holidays (Jégou, Douze & Schmid, ECCV 2008; Douze et al.,
-CIVR 2009): each image (longer side :data:`COPY_SIDE`) and 7 seeded copies of it
-(:data:`TRANSFORMS`: a crop, a rotation, a smaller scale, a brightness and a
-contrast change, strong JPEG compression, and a mix) form a group of 8; every
+INRIA Copydays (Douze et al., CIVR 2009): each image (longer side
+:data:`COPY_SIDE`) and 7 seeded copies of it (:data:`TRANSFORMS`: a crop, a
+rotation, a smaller scale, a brightness and a contrast change, strong JPEG
+compression, and a mix) form a group of 8; every
 image queries all others of its half. The images are split into two halves by
 the seed and the descriptor is fitted on one half's originals to score the
-other's groups, and the other way round, so that, as with Holidays'
-independent vocabulary, the codebook has never seen a scored image.
+other's groups, and the other way round, so that, as with the independent
+vocabulary of INRIA Holidays (Jégou, Douze & Schmid, ECCV 2008), the codebook
+has never seen a scored image.
 
 :func:`run` fits a descriptor (any scikit-learn transformer of a list of
 images: a :class:`~helpers.PatchCodebook`, a pipeline, or a
@@ -31,7 +32,9 @@ cophenetic correlation) and, on the tile task, the accuracy of a logistic
 regression on standardised descriptors in :func:`folds` (fitted in each training
 fold only). One seed fixes the tiles (or copies and halves), the descriptor's
 random state and the folds, so variants compared on the same seed see the same
-data: compare them with :func:`paired` over :data:`SEEDS`.
+data: compare them with :func:`paired` over :data:`SEEDS`, or print whole tables of the
+benchmark rows with :func:`spread_table` (mean ± sd) and :func:`paired_table`
+(paired differences, wins and the paired *t*-test).
 
 Measures (scikit-learn and SciPy do the work; written here are only the
 per-query bookkeeping and purity, which they lack) are each given with their
@@ -65,10 +68,12 @@ __all__ = [
     "describe",
     "distances",
     "folds",
+    "format_p",
     "format_table",
     "linkage_scores",
     "mean_average_precision",
     "paired",
+    "paired_table",
     "per_seed",
     "precision_at_k",
     "precision_ceiling",
@@ -78,6 +83,7 @@ __all__ = [
     "score",
     "score_task",
     "spread",
+    "spread_table",
     "tile_task",
 ]
 
@@ -715,3 +721,157 @@ def format_table(results: Mapping[str, Mapping[str, float]], keys: Sequence[str]
             f"{name!s:<{first}}" + "".join(f"  {row[key]:>{w}.{digits}f}" for key, w in zip(keys, widths, strict=True))
         )
     return "\n".join(lines)
+
+
+def _filters(where: Mapping, column, side) -> tuple[str, dict]:
+    """The measure and the row filters of one table cell: ``where``, then the column's, then the side's."""
+    column = {"measure": column} if isinstance(column, str) else column
+    if isinstance(column, tuple):
+        if len(column) not in (2, 3):
+            raise ValueError(f"a column is (task, measure) or (task, measure, readout), got {column}")
+        column = dict(zip(("task", "measure", "readout"), column, strict=False))
+    column = dict(column)
+    side = {"variant": side} if isinstance(side, str) else side
+    side = dict(zip(("variant", "readout"), side, strict=True)) if isinstance(side, tuple) else dict(side)
+    filters = {**where, **column, **side}
+    if "measure" not in filters:
+        raise ValueError(f"no measure given for the column {column}")
+    measure = filters.pop("measure")
+    linkage = filters.pop("linkage", "average")
+    if linkage != "average":
+        if "readout" not in filters:
+            raise ValueError(f"linkage {linkage!r} needs a readout to add it to (filters {filters})")
+        filters["readout"] = f"{filters['readout']} {linkage}"
+    return measure, filters
+
+
+def _by_seed(rows: Sequence[Mapping], measure: str, filters: Mapping) -> tuple[tuple, np.ndarray]:
+    """The seeds and the values of ``measure`` of the rows that match ``filters``, ordered by seed."""
+    chosen = sorted((row["seed"], row[measure]) for row in rows if all(row[k] == v for k, v in filters.items()))
+    if not chosen:
+        raise ValueError(f"no rows match {filters}")
+    seeds = tuple(seed for seed, _ in chosen)
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"several rows per seed match {filters}: give the variant and readout")
+    return seeds, np.array([value for _, value in chosen], dtype=np.float64)
+
+
+def _columns(measures) -> dict:
+    return dict(measures) if isinstance(measures, Mapping) else {m: m for m in measures}
+
+
+def _table(lines: list[list[str]], labels: list[str], header: list[str]) -> str:
+    """Right-aligned columns under their header, labels left-aligned."""
+    widths = [max(len(h), *(len(line[j]) for line in lines)) for j, h in enumerate(header)]
+    first = max(len(label) for label in labels)
+    out = [" " * first + "".join(f"   {h:>{w}}" for h, w in zip(header, widths, strict=True))]
+    for label, line in zip(labels, lines, strict=True):
+        out.append(f"{label:<{first}}" + "".join(f"   {c:>{w}}" for c, w in zip(line, widths, strict=True)))
+    return "\n".join(out)
+
+
+def spread_table(rows: Sequence[Mapping], variants, measures, *, digits: int = 3, **where) -> str:
+    """Benchmark rows as a table of mean ± standard deviation over seeds: one line per variant, one column per measure.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Rows of a benchmark CSV (:func:`read_results`): ``task``, ``variant``,
+        ``readout``, ``seed`` and one column per measure.
+    variants : list of str, or dict
+        Variant names, or ``{label: side}`` where a side is a variant name, a
+        ``(variant, readout)`` pair or a dict of row filters.
+    measures : list of str, or dict
+        Measure names, or ``{label: column}`` where a column is a measure name,
+        a ``(task, measure)`` pair, a ``(task, measure, readout)`` triple or a
+        dict of row filters with a ``measure``;
+        ``linkage="ward"`` (or another non-average linkage) in a column or side
+        appends it to the readout, as the benchmarks name readouts
+        (``"hellinger"``: average linkage, ``"hellinger ward"``: Ward).
+    **where
+        Filters of every cell (e.g. ``task="tiles", readout="hellinger"``);
+        a column's filters override them and a side's override both.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> rows = [{"task": "t", "variant": v, "readout": "r", "seed": s, "map": m}
+    ...         for v, ms in [("a", [0.5, 0.6, 0.7]), ("b", [0.4, 0.5, 0.5])] for s, m in enumerate(ms)]
+    >>> print(spread_table(rows, ["a", "b"], {"mAP": "map"}, task="t", readout="r"))
+                  mAP
+    a   0.600 ± 0.100
+    b   0.467 ± 0.058
+    """
+    variants = {v: v for v in variants} if not isinstance(variants, Mapping) else dict(variants)
+    columns = _columns(measures)
+    lines = []
+    for side in variants.values():
+        cells = []
+        for column in columns.values():
+            mean, sd = spread(_by_seed(rows, *_filters(where, column, side))[1])
+            cells.append(f"{mean:.{digits}f} ± {sd:.{digits}f}")
+        lines.append(cells)
+    return _table(lines, list(variants), list(columns))
+
+
+def format_p(p: float) -> str:
+    """A p-value as printed in the tables: ``"< 0.001"``, three decimals, or ``"n/a"`` (all differences equal)."""
+    return "n/a" if not np.isfinite(p) else "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def paired_table(rows: Sequence[Mapping], pairs, measures, *, digits: int = 3, **where) -> str:
+    """Paired comparisons of benchmark rows over seeds: one line per pair ``a - b``, one column per measure.
+
+    Each cell is :func:`paired` on the two sides' per-seed values: the mean of
+    the per-seed differences ± their standard deviation, on how many seeds
+    ``a`` is ahead (``wins/n``), and the two-sided paired *t*-test's p-value
+    (:func:`format_p`). The two sides must have been run on the same seeds.
+
+    Parameters
+    ----------
+    rows : list of dict
+        As for :func:`spread_table`.
+    pairs : dict
+        ``{label: (a, b)}``; each side a variant name, a ``(variant, readout)``
+        pair or a dict of row filters; or a list of ``(a, b)`` pairs of variant
+        names, labelled ``"a - b"``.
+    measures, digits, **where
+        As for :func:`spread_table`.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        When no row matches a cell, or the two sides have different seeds.
+
+    Examples
+    --------
+    >>> rows = [{"task": "t", "variant": v, "readout": "r", "seed": s, "map": m}
+    ...         for v, ms in [("a", [0.5, 0.6, 0.7]), ("b", [0.4, 0.5, 0.5])] for s, m in enumerate(ms)]
+    >>> print(paired_table(rows, [("a", "b")], {"mAP": "map"}, task="t", readout="r"))
+                                     mAP
+    a - b   +0.133 ± 0.058 3/3 p = 0.057
+    """
+    if not isinstance(pairs, Mapping):
+        pairs = {f"{a} - {b}": (a, b) for a, b in pairs}
+    columns = _columns(measures)
+    lines = []
+    for a, b in pairs.values():
+        cells = []
+        for column in columns.values():
+            seeds_a, first = _by_seed(rows, *_filters(where, column, a))
+            seeds_b, second = _by_seed(rows, *_filters(where, column, b))
+            if seeds_a != seeds_b:
+                raise ValueError(f"{a} has seeds {seeds_a} but {b} has {seeds_b}: they cannot be paired")
+            r = paired(first, second)
+            p = format_p(r["t_p"])
+            p = p if p.startswith("<") or p == "n/a" else f"= {p}"
+            cells.append(f"{r['diff']:+.{digits}f} ± {r['sd']:.{digits}f} {r['wins']}/{r['n']} p {p}")
+        lines.append(cells)
+    return _table(lines, list(pairs), list(columns))

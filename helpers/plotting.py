@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 __all__ = [
+    "KELLY_COLOURS",
     "cut_height",
     "dendrogram_thumbnails",
     "describe_figure",
@@ -300,12 +301,23 @@ def dendrogram_thumbnails(
     return fig
 
 
-def label_dendrogram(D, labels, method: str = "average", *, ax=None, colours: dict | None = None) -> dict:
+#: Kelly's (1965) colours of maximum contrast, without white and black: 20 hues, neighbours in the list far apart.
+KELLY_COLOURS = (
+    "#F3C300", "#875692", "#F38400", "#A1CAF1", "#BE0032", "#C2B280", "#848482", "#008856", "#E68FAC", "#0067A5",
+    "#F99379", "#604E97", "#F6A600", "#B3446C", "#DCD300", "#882D17", "#8DB600", "#654522", "#E25822", "#2B3D26",
+)  # fmt: skip
+
+
+def label_dendrogram(
+    D, labels, method: str = "average", *, ax=None, colours: dict | None = None, name_runs: int | None = 4
+) -> dict:
     """A dendrogram of the items with a strip below it coloured by each leaf's label.
 
     Where the tree groups items as the labels do, the strip shows runs of one
-    colour. Default colours: the ten dark colours of ``tab20``, then its ten
-    light ones, so that neighbouring labels in the list get different hues.
+    colour. Default colours: :data:`KELLY_COLOURS`, in the order the labels
+    first appear (beyond 20 labels they repeat). Runs of at least
+    ``name_runs`` leaves are also named under the strip, so that a run can be
+    read without matching colours to a legend (``None``: no names).
 
     Returns
     -------
@@ -318,15 +330,22 @@ def label_dendrogram(D, labels, method: str = "average", *, ax=None, colours: di
 
     labels = np.asarray(labels)
     if colours is None:
-        palette = [plt.cm.tab20(i) for i in (*range(0, 20, 2), *range(1, 20, 2))]
-        colours = {name: palette[i % 20] for i, name in enumerate(dict.fromkeys(labels.tolist()))}
+        names = dict.fromkeys(labels.tolist())
+        colours = {name: KELLY_COLOURS[i % len(KELLY_COLOURS)] for i, name in enumerate(names)}
     ax = ax if ax is not None else plt.gca()
     tree = linkage(squareform(np.asarray(D, dtype=np.float64), checks=False), method=method)
     leaves = dendrogram(tree, ax=ax, no_labels=True, color_threshold=0, above_threshold_color="0.35")["leaves"]
     strip = ax.inset_axes((0, -0.1, 1, 0.07))
     strip.imshow([[to_rgba(colours[labels[i]]) for i in leaves]], aspect="auto", extent=(0, 10 * len(leaves), 0, 1))
     strip.set_xlim(ax.get_xlim())
+    strip.set_ylim(0, 1)
     strip.set_axis_off()
+    if name_runs:
+        ordered = labels[leaves]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        for start, stop in zip(starts, np.r_[starts[1:], len(ordered)], strict=True):
+            if stop - start >= name_runs:
+                strip.text(5 * (start + stop), -0.15, ordered[start], rotation=90, ha="center", va="top", fontsize=8)
     return colours
 
 

@@ -229,6 +229,18 @@ def test_whitening_gives_unit_covariance_on_the_training_patches(collection):
     assert damped[:-1].min() > 0.99 and damped[-1] == 0  # every direction whitened, but the removed mean
 
 
+def test_absolute_zca_eps_is_the_relative_one_times_the_mean_eigenvalue(collection):
+    rows = helpers.sample_patches(collection, 3000, norm="standardize").reshape(3000, -1)
+    absolute = ZCA(0.1, relative=False).fit(rows)
+    relative = ZCA(0.1 / absolute.eigenvalues_.mean()).fit(rows)
+    np.testing.assert_allclose(absolute.whitening_, relative.whitening_, rtol=1e-10)
+    book = PatchCodebook(n_codes=8, norm="standardize", whiten=ZCA(0.1, relative=False), n_patches=3000)
+    book.fit(collection)
+    assert book.whitener_ is not book.whiten and not book.whitener_.relative  # a fitted clone
+    with pytest.raises(ValueError, match="whiten must be"):
+        PatchCodebook(whiten=-1).fit(collection)
+
+
 def test_partial_fit_on_batches_gives_a_usable_codebook(images):
     book = PatchCodebook(n_codes=8, n_patches=200)
     for batch in (images[:2], images[2:], images[:1]):

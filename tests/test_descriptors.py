@@ -231,3 +231,61 @@ def test_read_results(tmp_path):
     path = tmp_path / "r.csv"
     path.write_text("# made by a test\ntask,variant,seed,map\ntiles,a,0,0.5\n")
     assert ev.read_results(path) == [{"task": "tiles", "variant": "a", "seed": 0, "map": 0.5}]
+
+
+def benchmark_rows():
+    """Rows shaped like a benchmark CSV: two variants, two readouts, three seeds, two measures."""
+    values = {("a", "r"): [0.5, 0.6, 0.7], ("b", "r"): [0.4, 0.5, 0.5], ("a", "r ward"): [0.9, 0.8, 0.7]}
+    return [
+        {"task": "t", "variant": v, "readout": r, "seed": seed, "map": m, "ari": m / 2}
+        for (v, r), ms in values.items()
+        for seed, m in reversed(list(enumerate(ms)))  # out of seed order, as merged CSVs may be
+    ]
+
+
+def test_paired_table_pairs_by_seed_and_formats_one_way():
+    rows = benchmark_rows()
+    text = ev.paired_table(rows, {"a vs b": ("a", "b")}, ["map", "ari"], task="t", readout="r")
+    header, line = text.splitlines()
+    assert header.split() == ["map", "ari"]
+    r = ev.paired([0.5, 0.6, 0.7], [0.4, 0.5, 0.5])
+    assert line.split("   ")[0] == "a vs b"
+    assert f"{r['diff']:+.3f} ± {r['sd']:.3f} 3/3 p = {r['t_p']:.3f}" in line
+    # a column's linkage is appended to the readout ("r" -> "r ward"); a side's filters override the defaults
+    ward = {"ARI": {"measure": "map", "linkage": "ward"}}
+    with pytest.raises(ValueError, match="no rows match"):  # b has no Ward readout
+        ev.paired_table(rows, [("a", "b")], ward, task="t", readout="r")
+    text = ev.spread_table(rows, ["a"], ward, task="t", readout="r")
+    assert text.splitlines()[1].split()[1:] == ["0.800", "±", "0.100"]
+    assert "+0.333 ± 0.153 3/3" in ev.paired_table(
+        rows, {"x": ({"variant": "a", "readout": "r ward"}, "b")}, ["map"], task="t", readout="r"
+    )
+
+
+def test_paired_table_refuses_unpaired_seeds():
+    rows = [row for row in benchmark_rows() if not (row["variant"] == "b" and row["seed"] == 2)]
+    with pytest.raises(ValueError, match="cannot be paired"):
+        ev.paired_table(rows, [("a", "b")], ["map"], task="t", readout="r")
+
+
+def test_spread_table_and_format_p():
+    text = ev.spread_table(benchmark_rows(), {"A": "a", "A, Ward": ("a", "r ward")}, {"mAP": ("t", "map")}, readout="r")
+    assert text.splitlines()[1:] == ["A         0.600 ± 0.100", "A, Ward   0.800 ± 0.100"]
+    by_column = ev.spread_table(benchmark_rows(), ["a"], {"mAP": ("t", "map", "r"), "Ward": ("t", "map", "r ward")})
+    assert by_column.splitlines()[1].split()[1::3] == ["0.600", "0.800"]
+    with pytest.raises(ValueError, match="a column is"):
+        ev.spread_table(benchmark_rows(), ["a"], {"x": ("t",)})
+    assert [ev.format_p(p) for p in (0.0004, 0.0123, np.nan)] == ["< 0.001", "0.012", "n/a"]
+
+
+def test_tiny_images_ignore_brightness_and_contrast(rng):
+    from skimage.transform import resize
+
+    from helpers.descriptors import tiny_images
+
+    image = rng.random((30, 50, 3)) * 0.5 + 0.2
+    rows = tiny_images([image, 0.5 * image + 0.1, image[::-1]], side=8)
+    np.testing.assert_allclose(rows[1], rows[0], atol=1e-6)  # a brightness and contrast change is undone
+    assert rows.shape == (3, 192) and np.linalg.norm(rows[0] - rows[2]) > 0.5
+    thumb = resize(image, (8, 8, 3), anti_aliasing=True).ravel()
+    np.testing.assert_allclose(rows[0], (thumb - thumb.mean()) / np.linalg.norm(thumb - thumb.mean()), atol=1e-6)
