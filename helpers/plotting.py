@@ -18,6 +18,7 @@ __all__ = [
     "image_grid",
     "label_dendrogram",
     "notebook_setup",
+    "patch_layout",
     "scale_patches",
     "show_patches",
     "side_by_side",
@@ -106,6 +107,95 @@ def show_patches(p, ncols: int | None = None, scale: str = "each", ax=None, titl
     if title:
         ax.set_title(title)
     return ax
+
+
+def patch_layout(image, r: int = 8, step: int | None = None, centre: tuple[int, int] = (0, 0), name: str = "image"):
+    """Where the grid's patches lie: a close-up of the image with four neighbouring patches outlined.
+
+    Three panels: the image with the close-up marked (yellow); the close-up,
+    pixel by pixel, with the grid's row and column starts (white dotted
+    lines) and 2 x 2 neighbouring patches of :func:`helpers.grid_positions`
+    outlined in red, cyan, yellow and lime; the same four patches cut out
+    (:func:`helpers.patches_at`, gray), in the same colours.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W, 3) or (H, W)
+        Values in [0, 1].
+    r : int
+        Patch size.
+    step : int, optional
+        Grid spacing; default ``r // 2``.
+    centre : (int, int)
+        Row and column the close-up is centred on, as far as the image allows.
+    name : str
+        The image's name, for the first panel's title.
+
+    Returns
+    -------
+    Figure
+
+    Raises
+    ------
+    ValueError
+        If the image is too small for 2 x 2 grid patches (fewer than
+        ``r + step`` rows or columns).
+
+    Examples
+    --------
+    >>> fig = patch_layout(np.zeros((64, 64, 3)), r=8, step=4, centre=(30, 30))
+    >>> [ax.get_title() for ax in fig.axes]
+    ['image, close-up in yellow', '4 neighbouring 8 × 8 patches, step 4', 'the same 4 patches, cut out (gray)']
+    """
+    from .extraction import grid_positions, patches_at
+
+    image = np.asarray(image)
+    step = max(1, r // 2) if step is None else step
+    h, w = image.shape[:2]
+    if min(h, w) < r + step:
+        raise ValueError(f"an image of shape {image.shape} is too small for 2 x 2 patches of {r} x {r}, step {step}")
+    grid = grid_positions(image.shape, r=r, step=step)
+    ys, xs = np.unique(grid[:, 0]), np.unique(grid[:, 1])
+
+    def first(c: int, n: int) -> int:  # the first of two neighbouring grid starts around c, both inside the image
+        return int(np.clip(np.floor((c - (r + step) / 2) / step + 0.5), 0, (n - r - step) // step)) * step
+
+    fy, fx = first(centre[0], h), first(centre[1], w)
+    four = np.array([(fy + dy, fx + dx) for dy in (0, step) for dx in (0, step)])  # 2 x 2 neighbours, row by row
+    y0, x0 = max(0, fy - step), max(0, fx - step)  # the close-up: the four patches and a margin of one step
+    close_up = image[y0 : fy + 2 * step + r, x0 : fx + 2 * step + r]
+    ch, cw = close_up.shape[:2]
+    colours = ["red", "cyan", "yellow", "lime"]
+    gray = image.ndim == 2
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.8))
+    axes[0].imshow(image, cmap="gray" if gray else None, vmin=0, vmax=1)
+    axes[0].add_patch(plt.Rectangle((x0 - 0.5, y0 - 0.5), cw, ch, fill=False, edgecolor="yellow", linewidth=1.5))
+    axes[0].set_title(f"{name}, close-up in yellow")
+    axes[0].axis("off")
+    extent = (x0 - 0.5, x0 + cw - 0.5, y0 + ch - 0.5, y0 - 0.5)  # axes in image pixels
+    axes[1].imshow(close_up, cmap="gray" if gray else None, vmin=0, vmax=1, interpolation="nearest", extent=extent)
+    for start in ys[(ys >= y0) & (ys < y0 + ch)]:
+        axes[1].axhline(start - 0.5, color="white", linewidth=0.6, linestyle=":")
+    for start in xs[(xs >= x0) & (xs < x0 + cw)]:
+        axes[1].axvline(start - 0.5, color="white", linewidth=0.6, linestyle=":")
+    for k, ((y, x), colour) in enumerate(zip(four, colours, strict=True)):
+        inset = 0.12 * k  # so that edges on top of each other stay visible
+        outline = plt.Rectangle((x - 0.5 + inset, y - 0.5 + inset), r - 2 * inset, r - 2 * inset, fill=False)
+        outline.set(edgecolor=colour, linewidth=2)
+        axes[1].add_patch(outline)
+    axes[1].xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    axes[1].yaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    axes[1].set_title(f"4 neighbouring {r} × {r} patches, step {step}")
+    axes[1].set_xlabel("column (pixels)")
+    axes[1].set_ylabel("row (pixels)")
+    show_patches(patches_at(image, four, r=r), ncols=2, scale="clip", ax=axes[2])
+    for k, colour in enumerate(colours):  # montage tiles start after a 1-pixel padding
+        tile = plt.Rectangle((0.5 + (k % 2) * (r + 1), 0.5 + (k // 2) * (r + 1)), r, r, fill=False)
+        tile.set(edgecolor=colour, linewidth=2)
+        axes[2].add_patch(tile)
+    axes[2].set_title("the same 4 patches, cut out (gray)")
+    fig.tight_layout()
+    return fig
 
 
 def side_by_side(images: Sequence, titles: Sequence[str] | None = None, width: float = 9.0):

@@ -77,6 +77,26 @@ def test_figures(images, codebook):
     plt.close("all")
 
 
+def test_patch_layout_outlines_four_neighbouring_grid_patches(images):
+    image = images[2]  # 64 x 64
+    fig = plotting.patch_layout(image, r=8, step=4, centre=(30, 30), name="c")
+    assert plotting.describe_figure(fig) == (
+        "[figure: c, close-up in yellow, 4 neighbouring 8 × 8 patches, step 4, the same 4 patches, cut out (gray)]"
+    )
+    close_up = fig.axes[1]
+    corners = sorted((round(p.get_y() + 0.5), round(p.get_x() + 0.5)) for p in close_up.patches)
+    assert corners == [(24, 24), (24, 28), (28, 24), (28, 28)]  # 2 x 2 grid starts around (30, 30)
+    grid = {tuple(yx) for yx in helpers.grid_positions(image.shape, r=8, step=4).tolist()}
+    assert set(corners) <= grid
+    # near a border and with gray images, the four patches stay inside the image
+    fig = plotting.patch_layout(image.mean(axis=2), r=8, step=4, centre=(63, 0))
+    corners = sorted((round(p.get_y() + 0.5), round(p.get_x() + 0.5)) for p in fig.axes[1].patches)
+    assert corners == [(52, 0), (52, 4), (56, 0), (56, 4)]
+    with pytest.raises(ValueError, match=r"\(10, 10, 3\) is too small"):
+        plotting.patch_layout(np.zeros((10, 10, 3)), r=8, step=4)
+    plt.close("all")
+
+
 def test_notebook_setup_sets_only_the_figure_size():
     dpi = plt.rcParams["figure.dpi"]
     start = time.perf_counter()
