@@ -5,8 +5,14 @@
 
 Each variant is a :class:`helpers.PatchCodebook` (K = 256, 8 x 8 patches) that differs only in where
 the patches are taken and how they are normalised: the dense grid (step 4, the lecture's), the
-strongest Harris corners (a fixed number per image), as many random positions, a sparse grid with as
-many patches (on the tile task, whose tiles all have one size), and grid and corners together; each
+strongest Harris corners (at most a fixed number per image), that number of random positions, a sparse
+grid with as many patches (on the tile task, whose tiles all have one size), and grid and corners
+together. Two controls: on the copy task, whose small or smooth images have fewer corners than the
+number, random positions matched per image to the corners' count (``sampling="random-as-corners"``);
+and on both tasks the dense grid with a codebook fitted on fewer patches (``SMALL``) than any corner
+codebook's sample, so a grid advantage cannot come from a larger training sample. And, with
+mean-removed patches only, corners against matched random positions at other numbers per image
+(``SWEEP``), so the number of patches changes on one task. Each
 with gray patches (the lecture's ``pnorm``) and with mean-removed ones (``norm="center"``). Each is
 fitted on each split's ``fit`` images with the seed as ``random_state`` (`helpers.evaluation.describe`)
 and scored with two readouts: the lecture's (counts, cosine, average linkage) and Hellinger
@@ -20,6 +26,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -38,6 +45,12 @@ POINTS = {"tiles": 16, "copies": 160}
 #: A sparse grid with as many patches as corners: step 24 gives exactly 16 on every 64 x 64 tile. The copy
 #: task's images differ in size (crops, scales), so no one step gives them 160 each: no sparse grid there.
 SPARSE_STEP = 24
+#: Training patches of the small-sample grid codebook: fewer than the corner codebooks fit on in every
+#: split of the five seeds (at least 11,728 on tiles, 743 x up to 16; 1,512 on copies, 10 x up to 160).
+SMALL = {"tiles": 11_700, "copies": 1_500}
+#: Other numbers of corners (at most) per image, against as many random positions, centred patches (on copies,
+#: 16 per image would leave the 10 or 11 fit images 176 patches at most, fewer than K).
+SWEEP = {"tiles": (48,), "copies": (48,)}
 
 
 def variants(task: str) -> dict[str, PatchCodebook]:
@@ -47,11 +60,18 @@ def variants(task: str) -> dict[str, PatchCodebook]:
     for norm, tag in (("none", "gray"), ("center", "centred")):
         base = PatchCodebook(n_codes=K, norm=norm)
         made[f"grid, {tag}"] = base
+        made[f"grid (small sample), {tag}"] = _with(base, n_patches=SMALL[task])
         made[f"corners, {tag}"] = _with(base, sampling="corners", n_points=n)
         made[f"random, {tag}"] = _with(base, sampling="random", n_points=n)
+        if task == "copies":
+            made[f"random as corners, {tag}"] = _with(base, sampling="random-as-corners", n_points=n)
         if task == "tiles":
             made[f"sparse grid, {tag}"] = _with(base, step=SPARSE_STEP)
         made[f"grid + corners, {tag}"] = _with(base, sampling="grid+corners")
+    centred = PatchCodebook(n_codes=K, norm="center")
+    for m in SWEEP[task]:
+        made[f"corners {m}, centred"] = _with(centred, sampling="corners", n_points=m)
+        made[f"random as corners {m}, centred"] = _with(centred, sampling="random-as-corners", n_points=m)
     return made
 
 
@@ -70,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     images = helpers.load_images()
     rows = []
+    began = time.perf_counter()
     for task_name in args.tasks:
         for seed in args.seeds:
             task = ev.tile_task(seed, images) if task_name == "tiles" else ev.copy_task(seed, images)
@@ -86,10 +107,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(
                     f"{task_name} seed {seed} {name}: {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True
                 )
-    command = "OMP_NUM_THREADS=1 python benchmarks/interest_points.py" + (" " + " ".join(argv) if argv else "")
+    command = shlex.join(["OMP_NUM_THREADS=1", "python", "benchmarks/interest_points.py", *(argv or [])])
+    took = f"{(time.perf_counter() - began) / 60:.1f} min at load average {os.getloadavg()[1]:.1f} (5-minute)"
     with open(args.out, "w", newline="") as f:
-        f.write(f"# made by: {command}\n")
-        writer = csv.DictWriter(f, ["task", "variant", "readout", "seed", *MEASURES], extrasaction="ignore")
+        f.write(f"# made by: {command}\n# took: {took}\n")
+        writer = csv.DictWriter(
+            f, ["task", "variant", "readout", "seed", *MEASURES], extrasaction="ignore", lineterminator="\n"
+        )
         writer.writeheader()
         for row in rows:
             writer.writerow(

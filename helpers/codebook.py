@@ -42,7 +42,7 @@ __all__ = [
 #: How :meth:`PatchCodebook.transform` turns the patches of an image into numbers.
 ENCODINGS = ("hard", "triangle", "vlad")
 #: Where :class:`PatchCodebook` takes patches.
-SAMPLINGS = ("grid", "corners", "grid+corners", "random")
+SAMPLINGS = ("grid", "corners", "grid+corners", "random", "random-as-corners")
 #: How ``encoding="vlad"`` normalises each cell's residual sums before the final L2 normalisation.
 VLAD_NORMS = ("l2", "power", "intra", "power+intra")
 
@@ -179,11 +179,14 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
         Patch positions, one of :data:`SAMPLINGS`: the grid; Harris corners
         (:func:`helpers.corner_positions`: every corner above its absolute
         threshold or, with ``n_points``, the ``n_points`` strongest, however
-        weak); both; or ``n_points`` random positions (the control for corners;
+        weak); both; ``n_points`` random positions (the control for corners;
         drawn from the image's own pixels and ``random_state``, so that an
-        image always gets the same ones).
+        image always gets the same ones); or ``"random-as-corners"``: as many
+        random positions as the image has corners with ``"corners"`` (fewer
+        than ``n_points`` on small or smooth images), the control at equal
+        numbers per image.
     n_points : int or None
-        Points per image (and scale) for ``"corners"`` and ``"random"``.
+        Points per image (and scale) for ``"corners"`` and the random samplings.
     n_patches : int or None
         Training patches drawn by ``fit``; ``None``: all.
     batch_size, max_iter : int
@@ -262,8 +265,9 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
             raise ValueError(f"pyramid must be grid sizes that are powers of 2, e.g. (1, 2), got {self.pyramid!r}")
         if not all(0 < s <= 1 for s in self.scales) or not len(self.scales):
             raise ValueError(f"scales must lie in (0, 1], got {self.scales!r}")
-        if self.sampling == "random" and not (isinstance(self.n_points, (int, np.integer)) and self.n_points >= 1):
-            raise ValueError(f"sampling='random' needs n_points >= 1, got {self.n_points!r}")
+        counted = isinstance(self.n_points, (int, np.integer)) and self.n_points >= 1
+        if self.sampling.startswith("random") and not counted:
+            raise ValueError(f"sampling={self.sampling!r} needs n_points >= 1, got {self.n_points!r}")
         if self.whiten is not None and not isinstance(self.whiten, ZCA) and not self.whiten > 0:
             raise ValueError(f"whiten must be None, a ZCA or > 0, got {self.whiten!r}")
 
@@ -278,12 +282,14 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
             im = image if s == 1 else np.clip(rescale(image, s, anti_aliasing=True, channel_axis=2), 0, 1)
             r = self.patch_size
             positions = [grid_positions(im.shape, r, self.step)] if "grid" in self.sampling else []
-            if "corners" in self.sampling:
+            if self.sampling in ("corners", "grid+corners"):
                 weakest = 1e-4 if self.n_points is None else 0
                 positions.append(corner_positions(im, r, threshold=weakest, max_corners=self.n_points))
-            if self.sampling == "random":
+            if self.sampling.startswith("random"):
                 seed = [self.random_state if isinstance(self.random_state, int) else 0, zlib.crc32(im.tobytes())]
                 n = min(self.n_points, max(im.shape[0] - r + 1, 0) * max(im.shape[1] - r + 1, 0))
+                if self.sampling == "random-as-corners":
+                    n = len(corner_positions(im, r, threshold=0, max_corners=self.n_points))
                 positions.append(random_positions(im.shape, n, r, seed=np.random.default_rng(seed)))
             views.append((im, positions[0] if len(positions) == 1 else np.unique(np.concatenate(positions), axis=0), s))
         return views

@@ -285,3 +285,12 @@ def test_corner_and_random_sampling_with_a_fixed_number_of_points(images):
     assert np.array_equal(random.transform(images[::-1]), counts[::-1])  # the same positions whatever the order
     with pytest.raises(ValueError, match="n_points"):
         clone(random).set_params(n_points=None).fit(images)
+
+
+def test_random_as_corners_takes_as_many_random_positions_as_each_image_has_corners(images):
+    corners = PatchCodebook(n_codes=4, sampling="corners", n_points=30, n_patches=None).fit(images)
+    per_image = corners.transform(images).sum(axis=1)
+    assert per_image.min() < 30  # some image has fewer than 30 corners, so matching is tested
+    matched = clone(corners).set_params(sampling="random-as-corners").fit(images)
+    assert np.array_equal(matched.transform(images).sum(axis=1), per_image)
+    assert not np.array_equal(matched.extract(images[0])[0], corners.extract(images[0])[0])  # other positions

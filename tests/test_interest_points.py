@@ -10,20 +10,20 @@ from helpers import evaluation as ev
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
-@pytest.mark.parametrize("variant", ["corners, centred"])
-def test_a_slice_of_the_interest_point_study_reproduces_its_csv(tmp_path, variant):
+@pytest.mark.parametrize(("task", "variant"), [("tiles", "corners, centred"), ("copies", "random as corners, centred")])
+def test_a_slice_of_the_interest_point_study_reproduces_its_csv(tmp_path, task, variant):
     sys.path.insert(0, str(BENCHMARKS))
     try:
         import interest_points
     finally:
         sys.path.remove(str(BENCHMARKS))
     out = tmp_path / "slice.csv"
-    interest_points.main(["--seeds", "0", "--tasks", "tiles", "--only", variant, "--out", str(out)])
+    interest_points.main(["--seeds", "0", "--tasks", task, "--only", variant, "--out", str(out)])
     fresh = ev.read_results(out)
     stored = [
         r
         for r in ev.read_results(BENCHMARKS / "interest-points.csv")
-        if (r["task"], r["variant"], r["seed"]) == ("tiles", variant, 0)
+        if (r["task"], r["variant"], r["seed"]) == (task, variant, 0)
     ]
     assert len(fresh) == len(stored) == 2
     for new, old in zip(fresh, stored, strict=True):
