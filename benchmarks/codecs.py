@@ -218,10 +218,10 @@ def anchor_rows(images: list[str] | None = None, settings: dict | None = None) -
     settings = settings or {
         "JPEG": list(range(1, 96)),
         "JPEG, half size": list(range(1, 96)),
-        "JPEG 2000": [round(float(b), 4) for b in np.geomspace(0.02, 1.0, 25)],
+        "JPEG 2000": [round(float(b), 4) for b in np.geomspace(0.02, 1.0, 41)],  # 1.1x apart
         # every quality at the low end, where one step changes the rate most; then steps of 4
         "WebP": list(range(0, 20)) + list(range(20, 101, 4)),
-        "AVIF": list(range(0, 20)) + list(range(20, 73, 4)),  # q 72: 0.46 (moon) to 2.7 bpp (grass); speed 0 is slow
+        "AVIF": list(range(0, 40)) + list(range(40, 73, 4)),  # q 72: 0.46 (moon) to 2.7 bpp (grass); speed 0 is slow
     }
     rows = []
     for name in images or TEST:
