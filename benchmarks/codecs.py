@@ -1,6 +1,6 @@
 """Rate-distortion of patch-codebook (VQ) coders and of real codecs on unseen images: the sweeps behind notebook 07.
 
-    python benchmarks/codecs.py              # every part, writes benchmarks/codecs_*.csv (about 15 min)
+    python benchmarks/codecs.py              # every part, writes benchmarks/codecs_*.csv (about 30 min)
     python benchmarks/codecs.py anchors vq   # some parts
 
 Parts (each writes one CSV, whose first line says how to regenerate it):
