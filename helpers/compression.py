@@ -41,6 +41,7 @@ __all__ = [
     "gray8",
     "jpeg_scan_bytes",
     "med_predict",
+    "plot_rd",
     "rate_at",
     "read_csv",
     "scores",
@@ -206,6 +207,40 @@ def rate_at(rates, values, target: float, max_gap: float = MAX_GAP) -> float:
     if not _gap_ok(rates, np.array(i), max_gap):
         return float("nan")
     return float(np.interp(target, values[i - 1 : i + 1], rates[i - 1 : i + 1]))
+
+
+def plot_rd(ax, curves: dict, styles: dict, xlim=(0.02, 0.6), bold=()) -> None:
+    """Rate-distortion curves on one axes: a dot at each measured point, straight lines between, rate on a log scale.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    curves : dict
+        Name -> (rates in bpp, values), e.g. from :func:`curve`.
+    styles : dict
+        Name -> (colour, line style, legend label).
+    xlim : (float, float)
+        The rates shown. The y-range takes in every point inside them and each
+        curve's values at both ends, so that no shown point is cut off.
+    bold : names drawn with thicker lines.
+    """
+    import matplotlib.pyplot as plt
+
+    shown = []
+    for name, (rates, values) in curves.items():
+        colour, ls, label = styles[name]
+        ax.plot(rates, values, color=colour, ls=ls, lw=2 if name in bold else 1.2, marker=".", ms=4, label=label)
+        rates, values = np.asarray(rates, float), np.asarray(values, float)
+        inside = (rates >= xlim[0]) & (rates <= xlim[1])
+        shown += [*values[inside], *value_at(rates, values, list(xlim), max_gap=np.inf)]
+    ax.set_xscale("log")
+    ax.set_xlim(*xlim)
+    ticks = [t for t in (0.01, 0.03, 0.06, 0.1, 0.25, 0.6, 1, 2) if xlim[0] <= t <= xlim[1]]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_formatter(plt.NullFormatter())
+    ax.grid(True, which="both", alpha=0.3)
+    low, high = np.nanmin(shown), np.nanmax(shown)
+    ax.set_ylim(low - 0.04 * (high - low), high + 0.04 * (high - low))
 
 
 # ---- the anchors: codecs Pillow writes ---------------------------------------------------------------------------

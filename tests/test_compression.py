@@ -197,3 +197,16 @@ def test_benchmark_reproduces_its_vq_rows():
         if r["codec"] == "mean-removed VQ" and r["image"] == "text" and r["setting"] in ("0.0003", "0.01")
     ]
     assert len(want) == 2 and [{k: str(v) for k, v in r.items()} for r in rows] == want
+
+
+def test_plot_rd_marks_measured_points_and_cuts_off_none():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    curves = {"A": ([0.01, 0.05, 0.1, 0.5], [10.0, 20.0, 25.0, 30.0]), "B": ([0.1, 0.2], [24.0, 26.0])}
+    compression.plot_rd(ax, curves, {"A": ("k", "-", "a"), "B": ("C1", "--", "b")}, bold=("A",))
+    assert [line.get_marker() for line in ax.lines] == [".", "."] and ax.get_xscale() == "log"
+    assert ax.lines[0].get_linewidth() > ax.lines[1].get_linewidth()
+    low, high = ax.get_ylim()
+    assert 10 < low < 20 and high > 30  # A at 0.02 bpp (12.5) is shown, its point at 0.01 bpp is outside
+    plt.close(fig)
