@@ -1,6 +1,6 @@
 """Rate-distortion of patch-codebook (VQ) coders and of real codecs on unseen images: the sweeps behind notebook 07.
 
-    python benchmarks/codecs.py              # every part, writes benchmarks/codecs_*.csv (about 15 min)
+    python benchmarks/codecs.py              # every part, writes benchmarks/codecs_*.csv (about 30 min)
     python benchmarks/codecs.py anchors vq   # some parts
 
 Parts (each writes one CSV, whose first line says how to regenerate it):
@@ -38,7 +38,10 @@ from helpers import compression
 HERE = Path(__file__).resolve().parent
 TEST = ["camera", "coffee", "text", "grass", "moon"]
 VALIDATION = ["astronaut", "brick", "chelsea", "page"]
-LAMS = [0.0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
+#: Values of lam, from 1.2x to 1.33x apart up to 0.1, so that a coder's consecutive rates mostly lie within 1.3x
+#: of each other (notebook 07 leaves wider gaps blank); 0.2 and 0.5 lie beyond the range mean_step was tuned on.
+LAMS = [0.0] + [round(m * 10.0**e, 6) for e in range(-4, -1) for m in (1, 1.25, 1.5, 2, 2.5, 3, 4, 5, 6, 8)]
+LAMS += [0.1, 0.2, 0.5]
 #: The coders of notebook 07: name -> PatchCoder parameters (K = 1024 code vectors of 8 x 8 blocks unless given).
 CODERS = {
     "VQ": {"means": None},
@@ -81,7 +84,7 @@ def _row(codec: str, setting, name: str, gray: np.ndarray, decoded: np.ndarray, 
         "image": name,
         "bytes": nbytes,
         **extra,
-        "bpp": f"{8 * nbytes / gray.size:.5f}",
+        "bpp": f"{8 * nbytes / gray.size:.7f}",  # enough digits that rounding it again to 4 is exact
         "psnr": f"{psnr:.3f}",
         "ssim": f"{ssim:.4f}",
     }
@@ -215,9 +218,10 @@ def anchor_rows(images: list[str] | None = None, settings: dict | None = None) -
     settings = settings or {
         "JPEG": list(range(1, 96)),
         "JPEG, half size": list(range(1, 96)),
-        "JPEG 2000": [round(float(b), 4) for b in np.geomspace(0.02, 1.0, 25)],
-        "WebP": list(range(0, 101, 4)),
-        "AVIF": list(range(0, 73, 4)),  # quality 72 gives 0.46 (moon) to 2.7 bpp (grass); speed 0 is slow
+        "JPEG 2000": [round(float(b), 4) for b in np.geomspace(0.02, 1.0, 41)],  # 1.1x apart
+        # every quality at the low end, where one step changes the rate most; then steps of 4
+        "WebP": list(range(0, 20)) + list(range(20, 101, 4)),
+        "AVIF": list(range(0, 40)) + list(range(40, 73, 4)),  # q 72: 0.46 (moon) to 2.7 bpp (grass); speed 0 is slow
     }
     rows = []
     for name in images or TEST:
@@ -231,12 +235,21 @@ def anchor_rows(images: list[str] | None = None, settings: dict | None = None) -
     return rows
 
 
-def vq_rows(coders: list[str] | None = None, lams=LAMS, images: list[str] | None = None) -> list[dict]:
+#: The best coder again with other k-means seeds (codec "<name>, seed <s>"), for the spread over seeds.
+SEEDS = {"mean-removed VQ, 2 stages": (1, 2)}
+
+
+def vq_rows(
+    coders: list[str] | None = None, lams=LAMS, images: list[str] | None = None, seeds: dict | None = None
+) -> list[dict]:
     train, tests = split()
     rows = []
-    for label in coders or CODERS:
+    runs = [(label, 0) for label in coders or CODERS]
+    runs += [(label, s) for label, ss in (SEEDS if seeds is None else seeds).items() for s in ss]
+    for base, seed in runs:
+        label = base if seed == 0 else f"{base}, seed {seed}"
         start = time.perf_counter()
-        coder = compression.PatchCoder(max_iter=MAX_ITER, **CODERS[label]).fit(train)
+        coder = compression.PatchCoder(max_iter=MAX_ITER, random_state=seed, **CODERS[base]).fit(train)
         print(f"{label}: fitted to {coder.n_train_} blocks in {time.perf_counter() - start:.1f} s", flush=True)
         for name in images or TEST:
             gray = tests[name]

@@ -34,12 +34,14 @@ __all__ = [
     "AdaptiveModel",
     "ArithmeticDecoder",
     "ArithmeticEncoder",
+    "MAX_GAP",
     "PatchCoder",
     "anchor_roundtrip",
     "curve",
     "gray8",
     "jpeg_scan_bytes",
     "med_predict",
+    "plot_rd",
     "rate_at",
     "read_csv",
     "scores",
@@ -79,14 +81,16 @@ def gray8(image) -> np.ndarray:
 def scores(ref, decoded) -> tuple[float, float]:
     """PSNR (dB) and SSIM of a decoded image against its 8-bit reference, both on [0, 1] (``data_range=1``).
 
-    SSIM is scikit-image's default (7 x 7 uniform window, Wang et al. 2004's
-    constants).
+    SSIM with the setting of Wang et al. (IEEE Trans. Image Process. 13(4),
+    2004): an 11 x 11 Gaussian window of standard deviation 1.5, population
+    covariances, their constants K1 = 0.01 and K2 = 0.03 (scikit-image's
+    ``gaussian_weights=True, sigma=1.5, use_sample_covariance=False``).
 
     Examples
     --------
     >>> ref = np.zeros((16, 16)); ref[:, 8:] = 1
     >>> [round(v, 3) for v in scores(ref, np.clip(ref + 0.1, 0, 1))]
-    [23.01, 0.785]
+    [23.01, 0.908]
     """
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
@@ -95,7 +99,11 @@ def scores(ref, decoded) -> tuple[float, float]:
         raise ValueError(f"decoded image has shape {decoded.shape}, its reference {ref.shape}")
     return (
         float(peak_signal_noise_ratio(ref, decoded, data_range=1)),
-        float(structural_similarity(ref, decoded, data_range=1)),
+        float(
+            structural_similarity(
+                ref, decoded, data_range=1, gaussian_weights=True, sigma=1.5, use_sample_covariance=False
+            )
+        ),
     )
 
 
@@ -120,44 +128,119 @@ def read_csv(path) -> dict[str, np.ndarray]:
     return columns
 
 
-def curve(table: dict, codec: str, image: str, y: str = "psnr") -> tuple[np.ndarray, np.ndarray]:
-    """(rates in bpp, ``y`` values) of one codec on one image, in order of rate; from :func:`read_csv`."""
+def curve(
+    table: dict, codec: str, image: str, y: str = "psnr", frontier: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """(rates in bpp, ``y`` values) of one codec on one image, in order of rate; from :func:`read_csv`.
+
+    With ``frontier``, only the points no other point beats: a point is dropped
+    if another has a lower or equal rate and a higher ``y`` (an encoder free to
+    pick its setting never picks it).
+
+    Examples
+    --------
+    >>> t = {"codec": np.array(["A"] * 3), "image": np.array(["x"] * 3),
+    ...      "bpp": np.array([0.1, 0.2, 0.3]), "psnr": np.array([30.0, 29.0, 31.0])}
+    >>> [v.tolist() for v in curve(t, "A", "x", frontier=True)]
+    [[0.1, 0.3], [30.0, 31.0]]
+    """
     mask = (table["codec"] == codec) & (table["image"] == image)
     if not mask.any():
         raise ValueError(f"no rows for codec {codec!r} on image {image!r}")
     order = np.argsort(table["bpp"][mask], kind="stable")
-    return table["bpp"][mask][order], table[y][mask][order]
+    rates, values = table["bpp"][mask][order], table[y][mask][order]
+    if frontier:
+        keep = values > np.concatenate([[-np.inf], np.maximum.accumulate(values)[:-1]])
+        rates, values = rates[keep], values[keep]
+    return rates, values
 
 
-def value_at(rates, values, rate) -> np.ndarray:
-    """A curve's value at ``rate`` (scalar or array), linear between its points; NaN outside its range.
+#: :func:`value_at` and :func:`rate_at` interpolate only between measured rates at most this far apart (ratio).
+MAX_GAP = 1.3
+
+
+def _gap_ok(rates: np.ndarray, i: np.ndarray, max_gap: float) -> np.ndarray:
+    """Whether the interval from rates[i - 1] to rates[i] is narrow enough to interpolate across."""
+    return rates[i] <= max_gap * rates[np.maximum(i - 1, 0)]
+
+
+def value_at(rates, values, rate, max_gap: float = MAX_GAP) -> np.ndarray:
+    """A curve's value at ``rate`` (scalar or array), linear between its points.
+
+    NaN outside the curve's range, and between two measured rates more than
+    ``max_gap`` times apart: a straight line across such a gap is a guess, not
+    a measurement.
 
     Examples
     --------
-    >>> value_at([0.1, 0.3], [20.0, 30.0], [0.2, 0.05]).tolist()
-    [25.0, nan]
+    >>> value_at([0.1, 0.12, 0.3], [20.0, 21.0, 30.0], [0.11, 0.2, 0.05, 0.3]).tolist()
+    [20.5, nan, nan, 30.0]
     """
     rates, values, rate = np.asarray(rates, float), np.asarray(values, float), np.asarray(rate, float)
     inside = (rate >= rates.min()) & (rate <= rates.max())
-    return np.where(inside, np.interp(rate, rates, values), np.nan)
+    i = np.clip(np.searchsorted(rates, rate, side="left"), 0, len(rates) - 1)
+    measured = rates[i] == rate
+    ok = inside & (measured | _gap_ok(rates, i, max_gap))
+    return np.where(ok, np.interp(rate, rates, values), np.nan)
 
 
-def rate_at(rates, values, target: float) -> float:
+def rate_at(rates, values, target: float, max_gap: float = MAX_GAP) -> float:
     """The lowest rate at which a curve (in order of rate, linear between points) reaches ``target``.
 
-    NaN if it never does; ``rates[0]`` if its first point already does.
+    NaN if it never does, or if it first does between two measured rates more
+    than ``max_gap`` times apart; ``rates[0]`` if its first point already does.
 
     Examples
     --------
-    >>> round(rate_at([0.1, 0.2, 0.3], [20.0, 24.0, 23.0], 22.0), 6)
-    0.15
+    >>> round(rate_at([0.1, 0.12, 0.13], [20.0, 24.0, 23.0], 22.0), 6)
+    0.11
+    >>> rate_at([0.1, 0.2], [20.0, 24.0], 22.0)
+    nan
     """
     rates, values = np.asarray(rates, float), np.asarray(values, float)
     above = np.flatnonzero(values >= target)
     if not len(above):
         return float("nan")
     i = above[0]
-    return float(rates[0]) if i == 0 else float(np.interp(target, values[i - 1 : i + 1], rates[i - 1 : i + 1]))
+    if i == 0:
+        return float(rates[0])
+    if not _gap_ok(rates, np.array(i), max_gap):
+        return float("nan")
+    return float(np.interp(target, values[i - 1 : i + 1], rates[i - 1 : i + 1]))
+
+
+def plot_rd(ax, curves: dict, styles: dict, xlim=(0.02, 0.6), bold=()) -> None:
+    """Rate-distortion curves on one axes: a dot at each measured point, straight lines between, rate on a log scale.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    curves : dict
+        Name -> (rates in bpp, values), e.g. from :func:`curve`.
+    styles : dict
+        Name -> (colour, line style, legend label).
+    xlim : (float, float)
+        The rates shown. The y-range takes in every point inside them and each
+        curve's values at both ends, so that no shown point is cut off.
+    bold : names drawn with thicker lines.
+    """
+    import matplotlib.pyplot as plt
+
+    shown = []
+    for name, (rates, values) in curves.items():
+        colour, ls, label = styles[name]
+        ax.plot(rates, values, color=colour, ls=ls, lw=2 if name in bold else 1.2, marker=".", ms=4, label=label)
+        rates, values = np.asarray(rates, float), np.asarray(values, float)
+        inside = (rates >= xlim[0]) & (rates <= xlim[1])
+        shown += [*values[inside], *value_at(rates, values, list(xlim), max_gap=np.inf)]
+    ax.set_xscale("log")
+    ax.set_xlim(*xlim)
+    ticks = [t for t in (0.01, 0.03, 0.06, 0.1, 0.25, 0.6, 1, 2) if xlim[0] <= t <= xlim[1]]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_formatter(plt.NullFormatter())
+    ax.grid(True, which="both", alpha=0.3)
+    low, high = np.nanmin(shown), np.nanmax(shown)
+    ax.set_ylim(low - 0.04 * (high - low), high + 0.04 * (high - low))
 
 
 # ---- the anchors: codecs Pillow writes ---------------------------------------------------------------------------
@@ -531,11 +614,20 @@ class PatchCoder:
     n_train_ : int
         Training blocks the first stage was fitted to (the second stage and
         the probability tables use 20 000 of them).
+    n_table_blocks_ : int
+        The training blocks (at most 20 000) kept for the second stage and the
+        probability tables. The tables depend on ``lam`` and the mean step, and
+        :meth:`decode` recomputes them from these blocks and the training
+        images' block means: a decoder that accepts any ``lam`` must hold
+        these, or one table set per ``lam`` it accepts.
     stream_bits_ : dict
         Of the last :meth:`encode`: the bits of each part of the coded stream
         (``"means"``, ``"codes"``, ``"codes2"``), within a few bits (the
         coder settles some bits only later).
     """
+
+    #: Bytes of the header that starts every byte string: height, width, mean step, stages, ``lam``.
+    header_bytes = _HEADER.size
 
     def __init__(
         self,
@@ -620,6 +712,7 @@ class PatchCoder:
         self.codes_ = kmeans.cluster_centers_.astype(np.float32)
         rng = np.random.default_rng(self.random_state)
         self._x = x = x[np.sort(rng.permutation(len(x))[:20_000])]  # for the second stage and the tables
+        self.n_table_blocks_ = len(x)
         codes = _nearest(x, self.codes_.astype(np.float64), np.zeros(self.n_codes))
         self._probs1 = np.bincount(codes, minlength=self.n_codes) / len(codes)
         self.codes2_ = None

@@ -163,3 +163,50 @@ def test_vq_coder_with_flips_and_rotations(images):
     assert coder.n_train_ == 8 * plain.n_train_  # 8 flips and rotations, each with as many blocks
     data, intended = coder._encode(grays[0], 0.01)
     assert np.array_equal(coder.decode(data), intended)
+
+
+def test_interpolation_leaves_wide_gaps_blank():
+    rates, values = [0.1, 0.12, 0.3, 0.35], [20.0, 21.0, 30.0, 31.0]
+    got = compression.value_at(rates, values, [0.11, 0.12, 0.2, 0.32, 0.4])
+    assert got[:2].tolist() == [20.5, 21.0] and np.isnan(got[2]) and got[3] == pytest.approx(30.4)
+    assert np.isnan(got[4])
+    assert not np.isnan(compression.value_at(rates, values, 0.2, max_gap=3))
+    assert compression.rate_at(rates, values, 20.5) == pytest.approx(0.11)
+    assert np.isnan(compression.rate_at(rates, values, 25.0))  # reached only across the gap 0.12 -> 0.3
+    assert compression.rate_at(rates, values, 30.5) == pytest.approx(0.325)
+
+
+def test_curve_frontier_drops_points_another_point_beats():
+    table = {
+        "codec": np.array(["A"] * 4),
+        "image": np.array(["x"] * 4),
+        "bpp": np.array([0.3, 0.1, 0.2, 0.4]),
+        "psnr": np.array([29.0, 27.0, 30.0, 31.0]),
+    }
+    assert [v.tolist() for v in compression.curve(table, "A", "x")] == [[0.1, 0.2, 0.3, 0.4], [27, 30, 29, 31]]
+    assert [v.tolist() for v in compression.curve(table, "A", "x", frontier=True)] == [[0.1, 0.2, 0.4], [27, 30, 31]]
+
+
+def test_benchmark_reproduces_its_vq_rows():
+    bench = _load_benchmark()
+    stored = _csv_rows("codecs_vq.csv")
+    rows = bench.vq_rows(["mean-removed VQ"], lams=[0.0003, 0.01], images=["text"], seeds={})
+    want = [
+        r
+        for r in stored
+        if r["codec"] == "mean-removed VQ" and r["image"] == "text" and r["setting"] in ("0.0003", "0.01")
+    ]
+    assert len(want) == 2 and [{k: str(v) for k, v in r.items()} for r in rows] == want
+
+
+def test_plot_rd_marks_measured_points_and_cuts_off_none():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    curves = {"A": ([0.01, 0.05, 0.1, 0.5], [10.0, 20.0, 25.0, 30.0]), "B": ([0.1, 0.2], [24.0, 26.0])}
+    compression.plot_rd(ax, curves, {"A": ("k", "-", "a"), "B": ("C1", "--", "b")}, bold=("A",))
+    assert [line.get_marker() for line in ax.lines] == [".", "."] and ax.get_xscale() == "log"
+    assert ax.lines[0].get_linewidth() > ax.lines[1].get_linewidth()
+    low, high = ax.get_ylim()
+    assert 10 < low < 20 and high > 30  # A at 0.02 bpp (12.5) is shown, its point at 0.01 bpp is outside
+    plt.close(fig)
