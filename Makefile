@@ -15,9 +15,6 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@# Build Matplotlib's font cache now, so that no notebook prints "building the font cache".
 	$(BIN)/python -c "import matplotlib.pyplot"
-	@# JupyterLab saves the controls' state with a notebook, so that a saved notebook shows them when reopened.
-	mkdir -p $(VENV)/share/jupyter/lab/settings
-	echo '{"@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": true}}' > $(VENV)/share/jupyter/lab/settings/overrides.json
 	touch $(STAMP)
 
 ## run: execute every notebook into the static site build/html/ (index.html, pages, MathJax) and build/figures/
