@@ -1,6 +1,6 @@
 """The n² wall: hierarchical clustering against k-means and nearest-neighbour search on a folder of 20 000 images.
 
-    .venv/bin/python benchmarks/n2_wall.py                 # what n2_wall.csv holds (about 15 min, 1.5 GB in /tmp)
+    .venv/bin/python benchmarks/n2_wall.py                 # what n2_wall.csv holds (about 3 min, 303 MB of PNG in /tmp)
     .venv/bin/python benchmarks/n2_wall.py --scale small   # the slice tests/test_streaming.py reruns
 
 Average-linkage clustering (the lecture's ``linkage(dists, "average")``) needs
