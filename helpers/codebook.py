@@ -23,6 +23,7 @@ from .extraction import (
     NORMS,
     ZCA,
     _check_size,
+    _gray,
     corner_positions,
     grid_positions,
     patches_at,
@@ -580,9 +581,9 @@ def block_means(image, r: int = 8) -> np.ndarray:
     >>> block_means(np.full((10, 16), 0.5), r=8).tolist()
     [[0.5, 0.5], [0.5, 0.5]]
     """
-    padded = _pad_to_blocks(as_rgb(image), r)
-    means = patches_at(padded, grid_positions(padded.shape, r, r), r).mean(axis=(1, 2))
-    return means.reshape(padded.shape[0] // r, -1)
+    from skimage.measure import block_reduce
+
+    return block_reduce(_gray(_pad_to_blocks(as_rgb(image), r)), (r, r), np.mean)
 
 
 def patchcode(image, codebook: PatchCodebook) -> np.ndarray:

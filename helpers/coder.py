@@ -131,13 +131,19 @@ def _med_reconstruct(residuals: np.ndarray) -> np.ndarray:
 
 def _blocks(image: np.ndarray, r: int) -> np.ndarray:
     """(nby, nbx, r * r) blocks of an image whose sides are multiples of r."""
-    h, w = image.shape
-    return image.reshape(h // r, r, w // r, r).transpose(0, 2, 1, 3).reshape(h // r, w // r, r * r)
+    from skimage.util import view_as_blocks
+
+    return view_as_blocks(image, (r, r)).reshape(image.shape[0] // r, image.shape[1] // r, r * r)
 
 
 def _unblock(blocks: np.ndarray, r: int) -> np.ndarray:
+    """The image of (nby, nbx, r * r) blocks: :func:`_blocks` undone."""
+    from skimage.util import view_as_blocks
+
     nby, nbx = blocks.shape[:2]
-    return blocks.reshape(nby, nbx, r, r).transpose(0, 2, 1, 3).reshape(nby * r, nbx * r)
+    image = np.empty((nby * r, nbx * r), dtype=blocks.dtype)
+    view_as_blocks(image, (r, r))[...] = blocks.reshape(nby, nbx, r, r)
+    return image
 
 
 def _surface(means: np.ndarray, r: int) -> np.ndarray:
