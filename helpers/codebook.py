@@ -90,21 +90,12 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     ``fit`` draws ``n_patches`` patches (every patch of every image equally
     likely), normalises them (:func:`helpers.pnorm`), optionally whitens them
     (:class:`ZCA`) and fits :class:`~sklearn.cluster.MiniBatchKMeans` to them.
-    ``transform`` describes each image by the patches at its positions:
-
-    * ``"hard"``: counts of each patch's nearest code (the lecture's ``patchhist``);
-    * ``"triangle"``: Coates, Lee & Ng's (AISTATS 2011) soft assignment
-      :math:`f_k = \\max(0, \\bar z - z_k)`, :math:`z_k = \\lVert x - c_k \\rVert`,
-      summed over the patches;
-    * ``"vlad"``: the residuals :math:`v_k = \\sum_{x: NN(x) = k} (x - c_k)` to
-      the nearest code summed per code (Jégou et al., CVPR 2010), then, as
-      ``vlad_norm`` says, power-normalised (signed square root,
-      :math:`\\operatorname{sign}(v) \\sqrt{|v|}`; Jégou et al., PAMI 2012) and/or
-      intra-normalised (each :math:`v_k` to unit length; Arandjelović &
-      Zisserman, CVPR 2013), and finally L2-normalised.
-
-    Each is pooled over the cells of every grid in ``pyramid`` (by patch
-    centre) and the cells are concatenated, level by level.
+    ``transform`` describes each image by its patches: ``"hard"`` counts each
+    patch's nearest code (the lecture's ``patchhist``); ``"triangle"`` sums
+    Coates, Lee & Ng's (2011) :math:`\\max(0, \\bar z - z_k)`, :math:`z_k = \\lVert x - c_k \\rVert`;
+    ``"vlad"`` sums the residuals to the nearest code per code (Jégou et al.
+    2010), normalised as ``vlad_norm`` says, then to unit length. Each is pooled
+    over the cells of every grid in ``pyramid`` (by patch centre), level by level.
 
     Parameters
     ----------
@@ -119,30 +110,21 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     colour : bool
         Keep the three colour channels (patches of r * r * 3 values).
     whiten : float, ZCA or None
-        Whiten the normalised patches with ``ZCA(eps=whiten)`` (relative to the
-        mean eigenvalue), or with a clone of the given :class:`ZCA`, e.g.
-        ``ZCA(0.1, relative=False)`` for Coates & Ng's absolute 0.1.
+        Whiten the normalised patches with ``ZCA(eps=whiten)``, or a clone of the given :class:`ZCA`.
     encoding : str
         One of :data:`ENCODINGS`.
     vlad_norm : str
-        One of :data:`VLAD_NORMS`: the steps before VLAD's final L2
-        normalisation (``"l2"``: none, Jégou et al. 2010's original).
+        One of :data:`VLAD_NORMS`: signed square roots and/or each code's sum to unit length.
     pyramid : tuple of int
-        Grid sizes to pool over: ``(1,)`` the whole image; ``(2,)`` its four
-        quadrants (Coates & Ng); ``(1, 2)`` or ``(1, 2, 4)`` a spatial pyramid
-        (Lazebnik et al. 2006), levels weighted as in their pyramid match.
+        Grid sizes to pool over: ``(1,)`` the whole image, ``(2,)`` its quadrants, ``(1, 2)``
+        a spatial pyramid (levels weighted as in Lazebnik et al. 2006).
     scales : tuple of float
         Image scales patches are taken at, e.g. ``(1, 0.5)`` for two scales.
     sampling : str
-        Patch positions, one of :data:`SAMPLINGS`: the grid; Harris corners
-        (:func:`helpers.corner_positions`: every corner above its absolute
-        threshold or, with ``n_points``, the ``n_points`` strongest, however
-        weak); both; ``n_points`` random positions (the control for corners;
-        drawn from the image's own pixels and ``random_state``, so that an
-        image always gets the same ones); or ``"random-as-corners"``: as many
-        random positions as the image has corners with ``"corners"`` (fewer
-        than ``n_points`` on small or smooth images), the control at equal
-        numbers per image.
+        One of :data:`SAMPLINGS`: the grid; Harris corners (:func:`helpers.corner_positions`;
+        with ``n_points``, the strongest so many); both; ``n_points`` random positions
+        (seeded by ``random_state`` and the image's pixels); or as many random positions
+        as the image has corners.
     n_points : int or None
         Points per image (and scale) for ``"corners"`` and the random samplings.
     n_patches : int or None
@@ -416,26 +398,45 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         origin = centres.mean(axis=0)
         c = centres - origin
         squares = np.einsum("kd,kd->k", c, c)
-        # one product gives |c|^2 - 2 x.c: x gets a column of ones, the codes a row of their squared norms
-        weights32 = np.vstack([-2 * c.T, squares]).astype(np.float32)
+        minus_2c32, squares32 = (-2 * c.T).astype(np.float32), squares.astype(np.float32)
         u, largest = np.finfo(np.float32).eps / 2, np.sqrt(squares.max())
-        slack = 4 * u * (2 * c.shape[1] + 8) * largest  # twice the bound per distance, x 2 for safety
-        minus_2c = -2 * c.T
         codes = np.empty(len(rows), dtype=np.intp)
-        x32 = np.ones((min(len(rows), 256), c.shape[1] + 1), dtype=np.float32)
-        for batch in gen_batches(len(rows), 256):
-            x = rows[batch] - origin
-            n = len(x)
-            x32[:n, :-1] = x
-            d = x32[:n] @ weights32
-            best = d.argmin(axis=1)
-            every = np.arange(n)
-            first = d[every, best]
-            d[every, best] = np.inf
-            unsure = d.min(axis=1) - first <= slack * (np.sqrt(np.einsum("nd,nd->n", x, x)) + largest)
-            if unsure.any():
-                best[unsure] = (x[unsure] @ minus_2c + squares).argmin(axis=1)
-            codes[batch] = best
+
+        def search(batches) -> None:  # 256 rows at a time: the distances stay in the CPU's cache
+            for batch in batches:
+                x = rows[batch] - origin
+                d = x.astype(np.float32) @ minus_2c32
+                d += squares32
+                best, every = d.argmin(axis=1), np.arange(len(x))
+                first = d[every, best]
+                d[every, best] = np.inf
+                # a float32 distance is within u (n |x| L + 2 L^2) of the exact one, n = 2 d + 6: twice that per
+                # pair, x 2 for safety; a row whose best two codes are closer is ranked again, among the codes
+                # that float32 puts that close to its best, in float64
+                bound = 4 * u * ((2 * x.shape[1] + 6) * np.sqrt(np.einsum("nd,nd->n", x, x)) * largest + 2 * largest**2)
+                unsure = np.flatnonzero(d.min(axis=1) - first <= bound)
+                if len(unsure):
+                    d[unsure, best[unsure]] = first[unsure]
+                    row, k = np.nonzero(d[unsure] <= (first + bound)[unsure, None])
+                    exact = squares[k] - 2 * np.einsum("nd,nd->n", x[unsure][row], c[k])
+                    order = np.lexsort((k, exact, row))  # per row: the smallest distance, then the lowest index
+                    firsts = order[np.r_[True, row[order][1:] != row[order][:-1]]]
+                    best[unsure[row[firsts]]] = k[firsts]
+                codes[batch] = best
+
+        batches = list(gen_batches(len(rows), 256))
+        threads = _blas_threads() if len(batches) >= 64 else 1
+        if threads == 1:
+            search(batches)
+            return codes
+        # many rows: one single-threaded BLAS per Python thread (NumPy releases the GIL), rather than BLAS threads
+        # that wait for each other on products this small
+        from concurrent.futures import ThreadPoolExecutor
+
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
+            list(pool.map(search, [batches[i::threads] for i in range(threads)]))
         return codes
 
     @property
@@ -547,6 +548,13 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         image = blocks.transpose(0, 2, 1, 3, 4).reshape(nby * r, nbx * r, -1)
         image = image if shape is None else image[: shape[0], : shape[1]]
         return image if self.colour else image[..., 0]
+
+
+def _blas_threads() -> int:
+    """The number of threads the BLAS library would use."""
+    from threadpoolctl import threadpool_info
+
+    return max([1] + [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"])
 
 
 def _pad_to_blocks(image: np.ndarray, r: int) -> np.ndarray:
