@@ -5,7 +5,7 @@ patches into codes (patch size, step, normalisation, whitening, K, seed). Fitted
 on images, it encodes an image into one code per block (VQ, :meth:`~PatchCodebook.encode`),
 decodes codes back into pixels, and turns each image into one descriptor row
 (:meth:`~PatchCodebook.transform`), so that it drops into a scikit-learn ``Pipeline``.
-:func:`patchcode` and :func:`helpers.patchhist` are the lecture's names for its two uses.
+:func:`helpers.patchcode` and :func:`helpers.patchhist` are the lecture's names for its two uses.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils.validation import check_is_fitted
 
+from .descriptors import level_weights, vlad_normalise
 from .extraction import (
     NORMS,
     ZCA,
     _check_size,
-    _gray,
     corner_positions,
     grid_positions,
     patches_at,
@@ -38,10 +38,6 @@ __all__ = [
     "SAMPLINGS",
     "VLAD_NORMS",
     "PatchCodebook",
-    "bits_per_pixel",
-    "block_means",
-    "code_entropy",
-    "patchcode",
 ]
 
 #: How :meth:`PatchCodebook.transform` turns the patches of an image into numbers.
@@ -75,13 +71,6 @@ def _check_images(X) -> list[tuple[str, np.ndarray]]:
     if len(X) == 0:
         raise ValueError("no images given")
     return [(name, as_rgb(image, name=name)) for name, image in zip(names, X, strict=True)]
-
-
-def _level_weights(pyramid: tuple[int, ...]) -> np.ndarray:
-    """Lazebnik et al.'s weights of grid sizes 2**l: 1 / 2**L for l = 0, 1 / 2**(L - l + 1) otherwise."""
-    levels = np.log2(pyramid)
-    top = levels.max()
-    return np.where(levels == 0, 2.0**-top, 2.0 ** (levels - top - 1)) if len(pyramid) > 1 else np.ones(1)
 
 
 class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -226,8 +215,6 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         if self.whiten is not None and not isinstance(self.whiten, ZCA) and not self.whiten > 0:
             raise ValueError(f"whiten must be None, a ZCA or > 0, got {self.whiten!r}")
 
-    # ---- patches -------------------------------------------------------------------------------------
-
     def _views(self, image: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, float]]:
         """(scaled image, its patch positions, scale) for each scale."""
         from skimage.transform import rescale
@@ -256,14 +243,9 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         return self.whitener_.transform(rows) if self.whitener_ is not None and len(rows) else rows
 
     def extract(self, image) -> tuple[np.ndarray, np.ndarray]:
-        """The patches :meth:`transform` describes an image by.
+        """The patches :meth:`transform` describes an image by: ``(y, x)`` centres (n, 2) and rows (n, d), float64.
 
-        Returns
-        -------
-        centres : ndarray, shape (n, 2), float
-            ``(y, x)`` of each patch's centre in the image's own pixels.
-        rows : ndarray, shape (n, d), float64
-            The patches, normalised and whitened as the codebook's were.
+        The centres are in the image's own pixels; the rows normalised and whitened as the codebook's were.
         """
         self._check_fitted()
         image = as_rgb(image)
@@ -274,18 +256,9 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         return np.concatenate(centres), np.concatenate(rows)
 
     def sample(self, X, random_state=None) -> np.ndarray:
-        """The normalised patches ``fit`` draws from images ``X``: ``n_patches``, every one equally likely.
+        """The ``n_patches`` normalised (not whitened) patches ``fit`` draws from images ``X``, shape (n, d).
 
-        Parameters
-        ----------
-        X : sequence of images
-        random_state : int, RandomState or None
-            Default: the codebook's own stream, :attr:`random_state_`.
-
-        Returns
-        -------
-        ndarray, shape (n_patches, d), float64
-            Not whitened (``whitener_.transform`` does that).
+        Every patch equally likely, drawn from ``random_state`` (default: the codebook's :attr:`random_state_`).
         """
         check_is_fitted(self, "position_seed_")
         rng = self.random_state_ if random_state is None else random_state
@@ -300,8 +273,6 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             positions=[positions for _, positions, _ in views],
         )
         return p.reshape(len(p), int(np.prod(p.shape[1:])))
-
-    # ---- fitting ---------------------------------------------------------------------------------------
 
     def _start(self) -> None:
         """Check the parameters and record them; restart the random stream."""
@@ -375,22 +346,11 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         )
 
     def nearest(self, rows) -> np.ndarray:
-        """The index of each row's nearest code vector, as float64 arithmetic finds it.
+        """The index (n,) of each row's nearest code vector, as float64 finds it, for rows (n, d) as :meth:`extract`'s.
 
-        A float32 product ranks the codes, with the origin moved to the codes'
-        mean to keep the numbers small; rows whose best two codes are closer than
-        that product's rounding error (bounded from the norms) are ranked again
-        in float64. So the codes do not depend on the BLAS kernel, at the speed
-        of float32 (``make bench`` compares it with the bare float32 product).
-
-        Parameters
-        ----------
-        rows : array_like, shape (n, d)
-            Patches as :meth:`extract` gives them (normalised and whitened).
-
-        Returns
-        -------
-        ndarray, shape (n,), int
+        A float32 product ranks the codes; rows whose best two codes are closer
+        than its rounding error are ranked again in float64. Hand-written so that
+        the codes do not depend on the BLAS kernel, at float32 speed.
         """
         self._check_fitted()
         centres = self.kmeans_.cluster_centers_
@@ -450,19 +410,10 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     def _n_features_out(self) -> int:  # for get_feature_names_out (patchcodebook0, patchcodebook1, ...)
         return self.n_features_out_
 
-    # ---- descriptors -----------------------------------------------------------------------------------
-
     def transform(self, X) -> np.ndarray:
-        """One descriptor row per image of ``X``.
+        """One descriptor row per image of ``X``: shape (n_images, n_features_out_), float64.
 
-        Returns
-        -------
-        ndarray, shape (n_images, n_features_out_), float64
-
-        Raises
-        ------
-        ValueError
-            Naming the image, if one has no patch (smaller than the patch size).
+        Raises a ValueError naming an image that has no patch (smaller than the patch size).
         """
         self._check_fitted()
         return np.vstack([self._describe(image, name) for name, image in _check_images(X)])
@@ -497,24 +448,16 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
                 for g, cell in zip(self.pyramid, cells, strict=True):
                     sums = np.zeros((g * g * k, rows.shape[1]))
                     np.add.at(sums, cell * k + codes, residuals)
-                    pooled.append(_vlad_normalise(sums.reshape(g * g, k, -1), self.vlad_norm))
-        weights = _level_weights(tuple(self.pyramid))
+                    pooled.append(vlad_normalise(sums.reshape(g * g, k, -1), self.vlad_norm))
+        weights = level_weights(tuple(self.pyramid))
         return np.concatenate([weight * p.ravel() for weight, p in zip(weights, pooled, strict=True)]).astype(
             np.float64
         )
 
-    # ---- vector quantisation ---------------------------------------------------------------------------
-
     def encode(self, image) -> np.ndarray:
-        """The code of every non-overlapping ``r x r`` block of an image (VQ).
+        """The code of every ``r x r`` block of an image (VQ), shape (ceil(H / r), ceil(W / r)).
 
-        The image is padded at the bottom and right by repeating its edge
-        pixels, so that every pixel is coded; one nearest-code search codes
-        all blocks.
-
-        Returns
-        -------
-        ndarray, shape (ceil(H / r), ceil(W / r)), int
+        The image is padded at the bottom and right by repeating its edge pixels.
         """
         self._check_fitted()
         padded = _pad_to_blocks(as_rgb(image), self.patch_size)
@@ -522,20 +465,10 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         return codes.reshape(padded.shape[0] // self.patch_size, -1)
 
     def decode(self, codes, shape: tuple[int, ...] | None = None, means=None) -> np.ndarray:
-        """Put each code's vector back in its block.
+        """Put each code's vector back in its block: (nby, nbx) codes to an (H, W) image, (H, W, 3) with ``colour``.
 
-        Parameters
-        ----------
-        codes : array_like, shape (nby, nbx), int
-        shape : (H, W), optional
-            Crop to this size (undoing :meth:`encode`'s padding).
-        means : array_like, shape (nby, nbx), optional
-            Block means to add back (``norm="center"``; see :func:`block_means`).
-
-        Returns
-        -------
-        ndarray, shape (H, W), or (H, W, 3) with ``colour``; in the units of the
-        normalised patches
+        ``shape`` crops to (H, W), undoing :meth:`encode`'s padding; ``means`` (nby, nbx)
+        are added back to the blocks (``norm="center"``; :func:`helpers.block_means`).
         """
         self._check_fitted()
         codes, k = np.asarray(codes), self.kmeans_.n_clusters
@@ -561,94 +494,3 @@ def _pad_to_blocks(image: np.ndarray, r: int) -> np.ndarray:
     """The image padded at the bottom and right, repeating its edge, to whole ``r x r`` blocks."""
     h, w = image.shape[:2]
     return np.pad(image, ((0, -h % r), (0, -w % r), (0, 0)), mode="edge")
-
-
-def _vlad_normalise(sums: np.ndarray, steps: str = "power+intra") -> np.ndarray:
-    """Signed square root and/or each code's residual sum to unit length, then each cell to unit length.
-
-    ``sums`` has shape (cells, K, d); returns (cells, K * d).
-    """
-    v = np.sign(sums) * np.sqrt(np.abs(sums)) if "power" in steps else sums
-    if "intra" in steps:
-        v = v / np.maximum(np.linalg.norm(v, axis=2, keepdims=True), 1e-12)
-    v = v / np.maximum(np.linalg.norm(v, axis=(1, 2), keepdims=True), 1e-12)
-    return v.reshape(len(v), -1)
-
-
-def block_means(image, r: int = 8) -> np.ndarray:
-    """Mean gray value of each ``r x r`` block, as :meth:`PatchCodebook.encode` cuts them.
-
-    The side information of mean-removed VQ (``norm="center"``).
-
-    Returns
-    -------
-    ndarray, shape (ceil(H / r), ceil(W / r)), float64
-
-    Examples
-    --------
-    >>> block_means(np.full((10, 16), 0.5), r=8).tolist()
-    [[0.5, 0.5], [0.5, 0.5]]
-    """
-    from skimage.measure import block_reduce
-
-    return block_reduce(_gray(_pad_to_blocks(as_rgb(image), r)), (r, r), np.mean)
-
-
-def patchcode(image, codebook: PatchCodebook) -> np.ndarray:
-    """VQ-compress an image: replace every ``r x r`` block by its code vector (the lecture's ``patchcode``).
-
-    For a mean-removed codebook (``norm="center"``) each block's mean is kept
-    beside its code and added back.
-
-    Returns
-    -------
-    ndarray, shape (H, W) gray, or (H, W, 3) with ``colour``
-
-    Examples
-    --------
-    >>> from helpers import load_images
-    >>> images = load_images()
-    >>> codebook = PatchCodebook(n_codes=64, n_patches=5000).fit(images)
-    >>> patchcode(images["camera"], codebook).shape
-    (512, 512)
-    """
-    if codebook.norm not in ("none", "center") or codebook.whiten is not None:
-        raise ValueError(
-            f"patchcode needs a codebook of raw or mean-removed patches (norm 'none' or 'center', no whitening), "
-            f"got norm={codebook.norm!r}, whiten={codebook.whiten!r}"
-        )
-    image = as_rgb(image)
-    means = block_means(image, codebook.patch_size) if codebook.norm == "center" else None
-    return codebook.decode(codebook.encode(image), image.shape[:2], means)
-
-
-def bits_per_pixel(k: int, r: int) -> float:
-    """Rate of fixed-length VQ: ``log2(k)`` bits per ``r x r`` block, per pixel.
-
-    Examples
-    --------
-    >>> bits_per_pixel(1024, 8)
-    0.15625
-    """
-    return float(np.log2(k)) / (r * r)
-
-
-def code_entropy(codes, k: int) -> float:
-    """Empirical entropy of codes in 0 .. k - 1, in bits per code (:func:`scipy.stats.entropy`).
-
-    The rate an ideal entropy coder reaches on these codes if it knows their
-    frequencies; divide by ``r**2`` for bits per pixel.
-
-    Examples
-    --------
-    >>> code_entropy([0, 1, 2, 3], k=4)
-    2.0
-    """
-    from scipy.stats import entropy
-
-    codes = np.asarray(codes).ravel()
-    if codes.size == 0:
-        raise ValueError("no codes given")
-    if codes.min() < 0 or codes.max() >= k:
-        raise ValueError(f"codes must lie in 0 .. {k - 1}, got {codes.min()} .. {codes.max()}")
-    return float(entropy(np.bincount(codes, minlength=k), base=2))

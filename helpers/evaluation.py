@@ -254,16 +254,9 @@ class Split:
 def tile_task(seed: int = 0, images=None) -> list[Split]:
     """The tile task: :data:`PER_IMAGE` scored tiles of every image that has that many, the rest to fit on.
 
-    Each image is cut on a :data:`TILE` grid from its top-left corner (the
-    remainder is dropped). For every image with at least ``PER_IMAGE + 1``
-    tiles, ``PER_IMAGE`` of them, drawn by ``seed``, are scored and labelled
-    with the image's name; all other tiles of all images (including those of
-    images with too few) go to ``fit``.
-
-    Returns
-    -------
-    list of one Split
-        ``items``: ImageList of tiles named ``image/row,col``; ``labels``: the image of each.
+    Each image is cut on a :data:`TILE` grid from its top-left corner (the remainder dropped). Of every image
+    with more than ``PER_IMAGE`` tiles, ``PER_IMAGE`` drawn by ``seed`` are scored (named ``image/row,col``,
+    labelled with the image); all other tiles go to ``fit``. Returns a list of one Split.
 
     Examples
     --------
@@ -310,9 +303,7 @@ def copies(image, seed: int = 0) -> list[np.ndarray]:
                +-0.1, JPEG at quality 30-50
     ========== ==============================================================
 
-    Returns
-    -------
-    list of 7 ndarray, each (h, w, 3) float32 in [0, 1]
+    Returns a list of 7 (h, w, 3) float32 images in [0, 1].
     """
     from skimage.transform import rescale, rotate
 
@@ -371,15 +362,9 @@ def copies(image, seed: int = 0) -> list[np.ndarray]:
 def copy_task(seed: int = 0, images=None) -> list[Split]:
     """The copy task: groups of an original and its 7 :func:`copies`, in two halves fitted on each other.
 
-    The originals are downscaled (anti-aliased) to a longer side of
-    :data:`COPY_SIDE` pixels. ``seed`` draws the copies' strengths and which
-    images go to which half (the first ``n // 2`` of a random permutation).
-    Each Split scores the groups of one half (items named ``image/transform``,
-    labelled with the image) and fits on the other half's originals.
-
-    Returns
-    -------
-    list of two Splits
+    The originals are downscaled to a longer side of :data:`COPY_SIDE` pixels. ``seed`` draws the copies'
+    strengths and the halves (a random permutation, cut at ``n // 2``). Each of the two Splits scores the
+    groups of one half (items named ``image/transform``, labelled with the image) and fits on the other's originals.
 
     Examples
     --------
