@@ -47,7 +47,7 @@ own: $(STAMP)
 	@test -n "$(PHOTOS)" || { echo "usage: make own PHOTOS=path/to/folder [K=256] [R=8] [CLUSTERS=6]"; exit 2; }
 	$(BIN)/python tools/notebooks.py own "$(PHOTOS)" $(if $(K),K=$(K)) $(if $(R),r=$(R)) $(if $(CLUSTERS),n_clusters=$(CLUSTERS))
 
-## bench: time the lecture's code against helpers (not part of make test)
+## bench: time the lecture's code against helpers, and the nearest-code search against the bare float32 product of its shape (not part of make test)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
