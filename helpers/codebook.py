@@ -10,6 +10,7 @@ decodes codes back into pixels, and turns each image into one descriptor row
 
 from __future__ import annotations
 
+import functools
 import numbers
 import zlib
 
@@ -337,13 +338,8 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     def _kmeans(self):
         from sklearn.cluster import MiniBatchKMeans
 
-        return MiniBatchKMeans(
-            n_clusters=self.n_codes,
-            batch_size=self.batch_size,
-            max_iter=self.max_iter,
-            n_init=1,
-            random_state=self.random_state,
-        )
+        params = {"batch_size": self.batch_size, "max_iter": self.max_iter, "random_state": self.random_state}
+        return MiniBatchKMeans(n_clusters=self.n_codes, n_init=1, **params)
 
     def nearest(self, rows) -> np.ndarray:
         """The index (n,) of each row's nearest code vector, as float64 finds it, for rows (n, d) as :meth:`extract`'s.
@@ -384,19 +380,18 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
                     best[unsure[row[firsts]]] = k[firsts]
                 codes[batch] = best
 
+        # single-threaded BLAS products, 256 rows each, on as many Python threads as BLAS would use (NumPy releases
+        # the GIL): BLAS threads that wait for each other on products this small are slower, on a busy machine by far
         batches = list(gen_batches(len(rows), 256))
-        threads = _blas_threads() if len(batches) >= 64 else 1
-        if threads == 1:
-            search(batches)
-            return codes
-        # many rows: one single-threaded BLAS per Python thread (NumPy releases the GIL), rather than BLAS threads
-        # that wait for each other on products this small
-        from concurrent.futures import ThreadPoolExecutor
+        threads = max(1, min(len(batches) // 8, _blas_threads()))
+        with _threadpools().limit(limits=1, user_api="blas"):
+            if threads == 1:
+                search(batches)
+            else:
+                from concurrent.futures import ThreadPoolExecutor
 
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(threads) as pool:
-            list(pool.map(search, [batches[i::threads] for i in range(threads)]))
+                with ThreadPoolExecutor(threads) as pool:
+                    list(pool.map(search, [batches[i::threads] for i in range(threads)]))
         return codes
 
     @property
@@ -483,11 +478,17 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         return image if self.colour else image[..., 0]
 
 
+@functools.cache
+def _threadpools():
+    """One :class:`threadpoolctl.ThreadpoolController` for the process (finding the libraries takes milliseconds)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
 def _blas_threads() -> int:
     """The number of threads the BLAS library would use."""
-    from threadpoolctl import threadpool_info
-
-    return max([1] + [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"])
+    return max([1] + [i["num_threads"] for i in _threadpools().select(user_api="blas").info()])
 
 
 def _pad_to_blocks(image: np.ndarray, r: int) -> np.ndarray:
