@@ -41,7 +41,7 @@ def read_csv(path: str | Path, columns: bool = False) -> list[dict] | dict[str, 
     r"""The rows of a benchmark CSV, skipping the ``#`` lines that say how it was made.
 
     Returns a list of dicts of bool, int, float (an empty cell: NaN) or str; with
-    ``columns``, one array per column (float if every cell is a number, else str).
+    ``columns``, one array per column: bool, int, float (mixed numbers, or empty cells as NaN) or str.
     Raises ValueError naming the file if it has no rows.
 
     Examples
@@ -62,8 +62,12 @@ def read_csv(path: str | Path, columns: bool = False) -> list[dict] | dict[str, 
     out = {}
     for key in rows[0]:
         values = [row[key] for row in rows]
-        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-        out[key] = np.array(values, dtype=np.float64) if numeric else np.array([str(v) for v in values])
+        kinds = {bool if isinstance(v, bool) else int if isinstance(v, int) else type(v) for v in values}
+        dtype = {frozenset({bool}): bool, frozenset({int}): np.int64, frozenset({float}): np.float64}.get(
+            frozenset(kinds),
+            np.float64 if kinds <= {bool, int, float} else None,  # with empty cells: NaN
+        )
+        out[key] = np.array(values, dtype=dtype) if dtype else np.array([str(v) for v in values])
     return out
 
 
