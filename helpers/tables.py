@@ -189,28 +189,13 @@ def _table(lines: list[list[str]], labels: list[str], header: list[str], gap: in
 def spread_table(rows: Sequence[Mapping], variants, measures, *, digits: int = 3, **where) -> str:
     """Benchmark rows as a table of mean ± standard deviation over seeds: one line per variant, one column per measure.
 
-    Parameters
-    ----------
-    rows : list of dict
-        Rows of a benchmark CSV (:func:`read_results`): ``task``, ``variant``,
-        ``readout``, ``seed`` and one column per measure.
-    variants : list of str, or dict
-        Variant names, or ``{label: side}`` where a side is a variant name, a
-        ``(variant, readout)`` pair or a dict of row filters.
-    measures : list of str, or dict
-        Measure names, or ``{label: column}`` where a column is a measure name,
-        a ``(task, measure)`` pair, a ``(task, measure, readout)`` triple or a
-        dict of row filters with a ``measure``;
-        ``linkage="ward"`` (or another non-average linkage) in a column or side
-        appends it to the readout, as the benchmarks name readouts
-        (``"hellinger"``: average linkage, ``"hellinger ward"``: Ward).
-    **where
-        Filters of every cell (e.g. ``task="tiles", readout="hellinger"``);
-        a column's filters override them and a side's override both.
-
-    Returns
-    -------
-    str
+    ``rows``: a benchmark CSV's rows (:func:`read_csv`: ``task``, ``variant``, ``readout``,
+    ``seed``, one column per measure). ``variants``: names, or ``{label: side}``, a side
+    being a variant, a ``(variant, readout)`` pair or a dict of row filters. ``measures``:
+    names, or ``{label: column}``, a column being a measure, a ``(task, measure)`` pair, a
+    ``(task, measure, readout)`` triple or filters with a ``measure``. ``linkage="ward"``
+    in a column or side appends `` ward`` to the readout, as the benchmarks name them.
+    ``where``: filters of every cell, which a column's and then a side's override.
 
     Examples
     --------
@@ -246,25 +231,9 @@ def paired_table(rows: Sequence[Mapping], pairs, measures, *, digits: int = 3, *
     ``a`` is ahead (``wins/n``), and the two-sided paired *t*-test's p-value
     (:func:`format_p`). The two sides must have been run on the same seeds.
 
-    Parameters
-    ----------
-    rows : list of dict
-        As for :func:`spread_table`.
-    pairs : dict
-        ``{label: (a, b)}``; each side a variant name, a ``(variant, readout)``
-        pair or a dict of row filters; or a list of ``(a, b)`` pairs of variant
-        names, labelled ``"a - b"``.
-    measures, digits, **where
-        As for :func:`spread_table`.
-
-    Returns
-    -------
-    str
-
-    Raises
-    ------
-    ValueError
-        When no row matches a cell, or the two sides have different seeds.
+    ``pairs``: ``{label: (a, b)}``, sides as in :func:`spread_table`, or a list of
+    ``(a, b)`` variant names labelled ``"a - b"``; the rest as for :func:`spread_table`.
+    Raises ValueError when no row matches a cell, or the two sides have other seeds.
 
     Examples
     --------
