@@ -1,0 +1,60 @@
+"""tools/own.py: notebooks 12 and 13 on a folder, run by papermill, published only when every cell ran."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from tools import own
+
+
+def printed(path) -> str:
+    nb = nbformat.read(path, as_version=4)
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+
+
+@pytest.fixture
+def build(tmp_path, monkeypatch):
+    monkeypatch.setattr(own, "BUILD", tmp_path / "build")
+    return tmp_path / "build"
+
+
+def test_arguments_are_checked_before_anything_runs(tmp_path, build, capsys):
+    assert own.main([]) == 2
+    assert own.main(["own", str(tmp_path / "nowhere")]) == 2
+    assert "is not there: give a folder of photos" in capsys.readouterr().out
+    assert own.main(["own", str(tmp_path), "K=lots"]) == 2
+    assert "unknown or invalid parameter 'K=lots': give K=<whole number>" in capsys.readouterr().out
+    assert own.main(["study", str(tmp_path), "n_clusters=3"]) == 2  # not a parameter of notebook 13
+    assert not build.exists()
+
+
+def test_own_publishes_notebook_12_on_a_folder(tmp_path, build, capsys):
+    import helpers
+
+    photos = tmp_path / "photos"
+    helpers.streaming.write_sample_folder(photos, 8, min_side=48, max_side=64, seed=1)
+    (photos / "broken.jpg").write_bytes(b"not a photo")
+    assert own.main(["own", str(photos), "K=16", "n_clusters=3"]) == 0
+    out = capsys.readouterr().out
+    assert "broken.jpg" in out  # the kernel's output reaches the terminal
+    assert f"the page: {build / 'own' / '12-your-own-photos.html'}" in out
+    text = printed(build / "own" / "12-your-own-photos.ipynb")
+    assert "16 code vectors of 8 x 8 pixels" in text and "photos per cluster, left to right:" in text
+    page = (build / "own" / "12-your-own-photos.html").read_text(encoding="utf-8")
+    assert "All notebooks" not in page  # no link to a series index that build/own/ does not have
+    assert not list((build / "own").glob(".run-*"))  # the temporary run folder is gone
+
+
+def test_a_failed_run_leaves_no_page_of_other_results(tmp_path, build, capsys):
+    empty = tmp_path / "nothing-usable"
+    empty.mkdir()
+    (empty / "a.jpg").write_bytes(b"")
+    (empty / "b.png").write_bytes(b"text, not an image")
+    stale = build / "own" / "12-your-own-photos.html"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("results of an earlier run")
+    assert own.main(["own", str(empty)]) == 1
+    out = capsys.readouterr().out
+    assert "notebook 12 stopped on" in out and "nothing was published" in out
+    assert not stale.exists() and not (build / "own" / "12-your-own-photos.ipynb").exists()
