@@ -58,3 +58,31 @@ def test_a_failed_run_leaves_no_page_of_other_results(tmp_path, build, capsys):
     out = capsys.readouterr().out
     assert "notebook 12 stopped on" in out and "nothing was published" in out
     assert not stale.exists() and not (build / "own" / "12-your-own-photos.ipynb").exists()
+
+
+def test_study_publishes_notebook_13_and_its_csv_on_a_labelled_folder(tmp_path, build, capsys):
+    from helpers import evaluation as ev
+    from helpers import study
+
+    photos = tmp_path / "labelled"
+    study.write_labelled_folder(photos, per_label=3, min_side=48, max_side=64)
+    (photos / "loose.jpg").write_bytes((photos / "space" / "space-01.jpg").read_bytes())
+    assert own.main(["study", str(photos), "K=16"]) == 0
+    out = capsys.readouterr().out
+    assert "not used: loose.jpg: in the top folder, so it has no label" in out
+    assert "On these photos, the best descriptor" in out
+    rows = ev.read_results(build / "study" / own.STUDY_CSV)
+    assert len(rows) == 4 * len(ev.SEEDS) and {r["variant"] for r in rows} >= {"lecture's recipe", "best descriptor"}
+    assert all(0 <= r["p@5"] <= 1 for r in rows)
+    assert (build / "study" / "13-your-own-study.html").exists()
+
+
+def test_study_on_a_folder_without_labels_says_how_to_lay_it_out(tmp_path, build, capsys):
+    import helpers
+
+    flat = tmp_path / "flat"
+    helpers.streaming.write_sample_folder(flat, 4, min_side=32, max_side=48)
+    assert own.main(["study", str(flat)]) == 1
+    out = capsys.readouterr().out
+    assert "ValueError:" in out and "needs at least 2 subfolders (one per label)" in out
+    assert not (build / "study" / own.STUDY_CSV).exists()
