@@ -265,7 +265,7 @@ def verdict(a, b, name_a: str, name_b: str, measure: str, *, digits: int = 3) ->
     Examples
     --------
     >>> verdict([0.6, 0.7, 0.65], [0.5, 0.52, 0.55], "best", "lecture", "p@5")
-    'best beats lecture by +0.127 p@5 on average, on every seed (3 of 3; paired t-test p = 0.032).'
+    'best beats lecture by +0.127 p@5 on average, on every seed (3 of 3; paired t-test p = 0.042).'
     >>> verdict([0.5, 0.5], [0.5, 0.5], "a", "b", "mAP")
     'a and b tie on mAP on every seed.'
     """
