@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 import helpers
+from helpers import coder as vq
 from helpers import compression
 
 HERE = Path(__file__).resolve().parent
@@ -105,7 +106,7 @@ def training_rows(r_k_n: list[tuple[int, int, int | None, bool, int]]) -> list[d
             x = coder._training_blocks(train)[0].astype(np.float64)
             held = np.concatenate(
                 [
-                    compression._blocks(g[: g.shape[0] // r * r, : g.shape[1] // r * r], r).reshape(-1, r * r)
+                    vq._blocks(g[: g.shape[0] // r * r, : g.shape[1] // r * r], r).reshape(-1, r * r)
                     for g in tests.values()
                 ]
             ).astype(np.float64)
@@ -118,7 +119,7 @@ def training_rows(r_k_n: list[tuple[int, int, int | None, bool, int]]) -> list[d
         centres = km.cluster_centers_.astype(np.float32).astype(np.float64)
         mse = {}
         for label, data in (("train", sample[:200_000].astype(np.float64)), ("held_out", held)):
-            codes = compression._nearest(data, centres, np.zeros(k))
+            codes = vq._nearest(data, centres, np.zeros(k))
             mse[label] = float(np.mean((data - centres[codes]) ** 2))
         rows.append(
             {
@@ -153,10 +154,7 @@ def kmeans_rows(n: int | None = 50_000, k: int = 1024) -> list[dict]:
     x = compression.PatchCoder(means=None)._training_blocks(train)[0].astype(np.float64)
     x = x if n is None else x[np.random.default_rng(0).permutation(len(x))[:n]]
     held = np.concatenate(
-        [
-            compression._blocks(g[: g.shape[0] // 8 * 8, : g.shape[1] // 8 * 8], 8).reshape(-1, 64)
-            for g in tests.values()
-        ]
+        [vq._blocks(g[: g.shape[0] // 8 * 8, : g.shape[1] // 8 * 8], 8).reshape(-1, 64) for g in tests.values()]
     )
     lecture = {"batch_size": 100, "n_init": 3, "max_iter": 100, "init_size": 3 * k}  # the lecture's printed defaults
     settings = [("lecture", s, MiniBatchKMeans(k, random_state=s, **lecture)) for s in (0, 1, 2)]
@@ -178,7 +176,7 @@ def kmeans_rows(n: int | None = 50_000, k: int = 1024) -> list[dict]:
         centres = estimator.cluster_centers_.astype(np.float64)
         mse = {}
         for label, data in (("train", x.astype(np.float64)), ("held_out", held.astype(np.float64))):
-            mse[label] = float(np.mean((data - centres[compression._nearest(data, centres, np.zeros(k))]) ** 2))
+            mse[label] = float(np.mean((data - centres[vq._nearest(data, centres, np.zeros(k))]) ** 2))
         steps = estimator.n_steps_ if hasattr(estimator, "n_steps_") else estimator.n_iter_
         rows.append(
             {
@@ -256,7 +254,7 @@ def vq_rows(
             if label == "VQ":  # fixed-length indices: log2(K) bits per block, the header as for the coder
                 data = coder.encode(gray, 0.0)
                 blocks = -(-gray.shape[0] // 8) * -(-gray.shape[1] // 8)
-                nbytes = compression._HEADER.size + -(-blocks * 10 // 8)
+                nbytes = vq._HEADER.size + -(-blocks * 10 // 8)
                 rows.append(_row("VQ, fixed-length", 0, name, gray, coder.decode(data), nbytes, table_bytes=""))
             for lam in lams:
                 data = coder.encode(gray, lam)

@@ -2,7 +2,7 @@
 
 Each CSV starts with ``#`` comment lines: the command that regenerates it, the
 machine, and the load average; then a header and one row per measurement.
-``read_csv`` returns the rows as dicts of int, float, bool or str.
+``read_csv`` (:func:`helpers.tables.read_csv`) returns the rows as dicts of int, float, bool or str.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import platform
 import resource
 import sys
 from pathlib import Path
+
+from helpers.tables import read_csv  # noqa: F401  (the one reader of these files)
 
 HERE = Path(__file__).resolve().parent
 
@@ -103,17 +105,6 @@ def machine() -> str:
     )
 
 
-def _value(text: str):
-    if text in ("True", "False"):
-        return text == "True"
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
-
-
 def write_csv(path: str | Path, rows: list[dict], comments: list[str]) -> None:
     """Write rows (dicts with the same keys) after ``# `` comment lines."""
     with open(path, "w", newline="") as f:
@@ -121,13 +112,6 @@ def write_csv(path: str | Path, rows: list[dict], comments: list[str]) -> None:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-
-
-def read_csv(path: str | Path) -> list[dict]:
-    """The rows of a CSV written by :func:`write_csv`, values converted to int, float or bool where they are."""
-    with open(path, newline="") as f:
-        lines = [line for line in f if not line.startswith("#")]
-    return [{key: _value(value) for key, value in row.items()} for row in csv.DictReader(lines)]
 
 
 def command(argv: list[str] | None = None) -> str:

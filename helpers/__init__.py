@@ -1,15 +1,17 @@
 """helpers: the small package behind the patch-codebook notebooks.
 
-The pipeline, one module per stage, data flowing one way::
+The pipeline's stages, one module each, data flowing one way::
 
-    images      -> extraction  -> codebook              -> descriptors     -> evaluation
+    images      -> extraction  -> codebook              -> descriptors     -> tree
     load_images    patches        PatchCodebook            patchhist          distances
-    crop_black     pnorm          encode / decode          colour_hists ...   precision_at_k ...
-                                  patchcode
+    crop_black     pnorm          encode / decode          colour_hists ...   linkage_tree
+                   ZCA            patchcode                                   cut_height
 
-plus ``plotting`` (figures), and the machinery of single notebooks:
-``compression`` (07), ``streaming`` (10), ``widgets`` (controls). Modules load
-on first use, so ``import helpers`` is quick and imports neither pyplot nor Dask.
+``plotting`` draws them. The machinery of single notebooks, not needed to
+follow the series: ``evaluation`` and ``tables`` (the protocol and its tables,
+06, 08, 09, 11), ``compression`` and ``coder`` (07), ``streaming`` (10), ``study`` (13) and
+``widgets`` (sliders). Modules load on first use, so ``import helpers`` is
+quick and imports neither pyplot nor Dask.
 """
 
 import lazy_loader
@@ -18,6 +20,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
     __name__,
     submodules=[
         "codebook",
+        "coder",
         "compression",
         "descriptors",
         "evaluation",
@@ -26,12 +29,15 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
         "plotting",
         "streaming",
         "study",
+        "tables",
+        "tree",
         "widgets",
     ],
     submod_attrs={
-        "images": ["ImageList", "ImageReadError", "as_rgb", "crop_black", "load_image", "load_images", "load_tiles"],
+        "images": ["ImageList", "ImageReadError", "as_rgb", "crop_black", "load_image", "load_images"],
         "extraction": [
             "NORMS",
+            "ZCA",
             "corner_positions",
             "grid_positions",
             "patches",
@@ -40,8 +46,9 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
             "random_positions",
             "sample_patches",
         ],
-        "codebook": ["ZCA", "PatchCodebook", "bits_per_pixel", "block_means", "code_entropy", "patchcode"],
+        "codebook": ["PatchCodebook", "bits_per_pixel", "block_means", "code_entropy", "patchcode"],
         "descriptors": ["colour_hists", "gray_hists", "lbp_hists", "normalize_hists", "patchhist"],
+        "tree": ["distances", "linkage_tree", "cut_height"],
         "plotting": ["image_grid", "notebook_setup", "show_patches", "side_by_side"],
     },
 )

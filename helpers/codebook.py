@@ -14,10 +14,11 @@ import zlib
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .extraction import (
     NORMS,
+    ZCA,
     _check_size,
     corner_positions,
     grid_positions,
@@ -31,7 +32,6 @@ __all__ = [
     "ENCODINGS",
     "SAMPLINGS",
     "VLAD_NORMS",
-    "ZCA",
     "PatchCodebook",
     "bits_per_pixel",
     "block_means",
@@ -45,65 +45,6 @@ ENCODINGS = ("hard", "triangle", "vlad")
 SAMPLINGS = ("grid", "corners", "grid+corners", "random", "random-as-corners")
 #: How ``encoding="vlad"`` normalises each cell's residual sums before the final L2 normalisation.
 VLAD_NORMS = ("l2", "power", "intra", "power+intra")
-
-
-class ZCA(TransformerMixin, BaseEstimator):
-    """ZCA whitening: decorrelate the values of flattened patches and give every direction unit variance.
-
-    With the covariance of the training rows :math:`C = U \\operatorname{diag}(\\lambda) U^\\top`,
-
-    .. math:: x \\mapsto U \\operatorname{diag}\\big(1 / \\sqrt{\\lambda + \\epsilon}\\big) U^\\top (x - \\mu),
-
-    with :math:`\\epsilon = \\text{eps} \\cdot \\bar\\lambda`, a fraction of the mean
-    eigenvalue, so that ``eps`` does not depend on the scale of the patches;
-    or, with ``relative=False``, :math:`\\epsilon = \\text{eps}` in the units of
-    the data (Coates & Ng's 0.1 on contrast-normalised patches).
-    Rotating back with :math:`U` (unlike PCA whitening, scikit-learn's
-    ``PCA(whiten=True)``) keeps whitened patches looking like patches.
-
-    Parameters
-    ----------
-    eps : float
-        Regulariser; > 0.
-    relative : bool
-        ``eps`` as a fraction of the mean eigenvalue (default), or absolute.
-
-    Attributes
-    ----------
-    mean_ : ndarray, shape (d,)
-    eigenvalues_ : ndarray, shape (d,)
-        Of the covariance, largest first.
-    whitening_ : ndarray, shape (d, d)
-
-    Examples
-    --------
-    >>> X = np.random.default_rng(0).normal(size=(500, 3)) @ [[3, 0, 0], [1, 1, 0], [0, 0, 0.1]]
-    >>> bool(np.allclose(np.cov(ZCA(eps=1e-9).fit_transform(X), rowvar=False), np.eye(3)))
-    True
-    """
-
-    def __init__(self, eps: float = 0.1, relative: bool = True):
-        self.eps = eps
-        self.relative = relative
-
-    def fit(self, X, y=None):
-        """Fit the whitening to rows ``X`` of shape (n, d)."""
-        X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
-        if not self.eps > 0:
-            raise ValueError(f"eps must be > 0, got {self.eps!r}")
-        self.mean_ = X.mean(axis=0)
-        eigenvalues, vectors = np.linalg.eigh(np.cov(X - self.mean_, rowvar=False).reshape(X.shape[1], -1))
-        eigenvalues = np.maximum(eigenvalues, 0)
-        self.eigenvalues_ = eigenvalues[::-1]
-        eps = self.eps * eigenvalues.mean() if self.relative else self.eps
-        self.whitening_ = (vectors / np.sqrt(eigenvalues + eps)) @ vectors.T
-        return self
-
-    def transform(self, X):
-        """Whiten rows ``X`` of shape (n, d); float64."""
-        check_is_fitted(self, "whitening_")
-        X = validate_data(self, X, dtype=np.float64, reset=False)
-        return (X - self.mean_) @ self.whitening_
 
 
 def _check_images(X) -> list[tuple[str, np.ndarray]]:

@@ -43,17 +43,26 @@ floor (:func:`chance_retrieval`, :func:`chance_accuracy`) and ceiling.
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
+
+from .tables import (  # noqa: F401  (the notebooks read these as ev.NAME)
+    format_p,
+    format_table,
+    paired,
+    paired_table,
+    per_seed,
+    spread,
+    spread_table,
+)
+from .tables import read_csv as read_results  # noqa: F401
+from .tree import distances, linkage_tree  # noqa: F401
 
 __all__ = [
     "COPY_SIDE",
     "FOLDS",
-    "METRICS",
     "PER_IMAGE",
     "SEEDS",
     "TILE",
@@ -66,24 +75,15 @@ __all__ = [
     "copy_task",
     "cv_accuracy",
     "describe",
-    "distances",
     "folds",
-    "format_p",
-    "format_table",
     "linkage_scores",
     "mean_average_precision",
-    "paired",
-    "paired_table",
-    "per_seed",
     "precision_at_k",
     "precision_ceiling",
     "purity",
-    "read_results",
     "run",
     "score",
     "score_task",
-    "spread",
-    "spread_table",
     "tile_task",
 ]
 
@@ -96,54 +96,9 @@ COPY_SIDE = 256
 #: The copies :func:`copies` makes of an image, in order.
 TRANSFORMS = ("crop", "rotate", "scale", "brightness", "contrast", "jpeg", "mixed")
 
-#: Distances :func:`distances` knows.
-METRICS = ("cosine", "euclidean", "chi2")
 
-
-def distances(X, metric: str = "cosine") -> np.ndarray:
-    """Square matrix of distances between the rows of ``X``, in float64.
-
-    ``"cosine"`` and ``"euclidean"`` come from
-    :func:`sklearn.metrics.pairwise_distances`; ``"chi2"`` is
-    :math:`\\tfrac12 \\sum_j (x_j - y_j)^2 / (x_j + y_j)` for histograms
-    (``-additive_chi2_kernel / 2``).
-
-    Raises
-    ------
-    ValueError
-        For NaN or infinite values, for an all-zero row with ``"cosine"``
-        (its angle is undefined; naming the row), or negative values with ``"chi2"``.
-
-    Examples
-    --------
-    >>> distances([[1, 0], [0, 1], [1, 1]]).round(3).tolist()
-    [[0.0, 1.0, 0.293], [1.0, 0.0, 0.293], [0.293, 0.293, 0.0]]
-    """
-    from sklearn.metrics import pairwise_distances
-    from sklearn.metrics.pairwise import additive_chi2_kernel
-
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2:
-        raise ValueError(f"expected one descriptor per row, shape (n, d); got {X.shape}")
-    if not np.isfinite(X).all():
-        raise ValueError(f"descriptors contain NaN or infinite values (rows {np.flatnonzero(~np.isfinite(X).all(1))})")
-    if metric == "cosine" and (zero := np.flatnonzero(~X.any(axis=1))).size:
-        raise ValueError(f"rows {zero.tolist()} are all zero: their cosine distance is undefined")
-    if metric == "chi2":
-        if (X < 0).any():
-            raise ValueError("the chi-squared distance needs non-negative descriptors (histograms)")
-        D = -0.5 * additive_chi2_kernel(X)
-    elif metric in ("cosine", "euclidean"):
-        D = pairwise_distances(X, metric=metric)
-    else:
-        raise ValueError(f"unknown metric {metric!r}; choose one of {METRICS}")
-    D = np.maximum((D + D.T) / 2, 0)
-    np.fill_diagonal(D, 0)
-    return D
-
-
-def _hits(D, labels) -> np.ndarray:
-    """Per query, whether each other item, nearest first (ties in index order), has its label: (n, n - 1)."""
+def _ranking(D, labels) -> tuple[np.ndarray, np.ndarray]:
+    """Per query, the other items' distances nearest first (ties in index order), and whether each has its label."""
     D = np.asarray(D, dtype=np.float64)
     labels = np.asarray(labels)
     if D.shape != (len(labels), len(labels)):
@@ -151,7 +106,7 @@ def _hits(D, labels) -> np.ndarray:
     D = D.copy()
     np.fill_diagonal(D, np.inf)
     order = np.argsort(D, axis=1, kind="stable")[:, :-1]
-    return labels[order] == labels[:, None]
+    return np.take_along_axis(D, order, axis=1), labels[order] == labels[:, None]
 
 
 def precision_at_k(D, labels, k: int = 5, per_query: bool = False):
@@ -170,7 +125,7 @@ def precision_at_k(D, labels, k: int = 5, per_query: bool = False):
     """
     if not 1 <= k < len(labels):
         raise ValueError(f"k must be between 1 and {len(labels) - 1}, got {k}")
-    p = _hits(D, labels)[:, :k].mean(axis=1)
+    p = _ranking(D, labels)[1][:, :k].mean(axis=1)
     return p if per_query else float(p.mean())
 
 
@@ -194,22 +149,14 @@ def mean_average_precision(D, labels, per_query: bool = False):
     >>> mean_average_precision([[0, 1, 2], [1, 0, 2], [2, 2, 0]], ["a", "a", "b"])
     1.0
     """
-    D = np.asarray(D, dtype=np.float64)
-    labels = np.asarray(labels)
-    if D.shape != (len(labels), len(labels)):
-        raise ValueError(f"distance matrix of shape {D.shape} does not match {len(labels)} labels")
-    D = D.copy()
-    np.fill_diagonal(D, np.inf)
-    order = np.argsort(D, axis=1, kind="stable")[:, :-1]
-    ranked = np.take_along_axis(D, order, axis=1)
-    hits = labels[order] == labels[:, None]
+    ranked, hits = _ranking(D, labels)
     last = np.ones(ranked.shape, dtype=bool)  # the last position of each run of tied distances
     last[:, :-1] = ranked[:, :-1] != ranked[:, 1:]
     positions = np.arange(ranked.shape[1])
     tie_end = np.minimum.accumulate(np.where(last, positions, ranked.shape[1])[:, ::-1], axis=1)[:, ::-1]
     precision = np.take_along_axis(np.cumsum(hits, axis=1), tie_end, axis=1) / (tie_end + 1)
     found = hits.sum(axis=1)
-    ap = np.full(len(labels), np.nan)
+    ap = np.full(len(hits), np.nan)
     ap[found > 0] = (hits * precision).sum(axis=1)[found > 0] / found[found > 0]
     return ap if per_query else float(np.nanmean(ap))
 
@@ -242,11 +189,11 @@ def linkage_scores(D, labels, method: str = "average", n_clusters: int | None = 
         ``ari``, ``nmi``, ``purity`` of the cut, and ``cophenetic``: the
         correlation between the distances and the tree's merge heights.
     """
-    from scipy.cluster.hierarchy import cophenet, fcluster, linkage
+    from scipy.cluster.hierarchy import cophenet, fcluster
     from scipy.spatial.distance import squareform
 
+    tree = linkage_tree(D, method)
     condensed = squareform(np.asarray(D, dtype=np.float64), checks=False)
-    tree = linkage(condensed, method=method)
     k = n_clusters or len(set(np.asarray(labels).tolist()))
     return {
         **cluster_scores(labels, fcluster(tree, k, criterion="maxclust")),
@@ -288,7 +235,7 @@ def chance_retrieval(labels, k: int = 5, repeats: int = 100, seed: int = 0) -> d
     runs = []
     for _ in range(repeats):
         R = rng.random((len(labels), len(labels)))
-        hits = _hits(R + R.T, labels)
+        hits = _ranking(R + R.T, labels)[1]
         found = hits.sum(axis=1)
         ap = (np.cumsum(hits, axis=1) / ranks * hits).sum(axis=1)[found > 0] / found[found > 0]
         runs.append((hits[:, :k].mean(), ap.mean()))
@@ -296,27 +243,27 @@ def chance_retrieval(labels, k: int = 5, repeats: int = 100, seed: int = 0) -> d
     return {f"p@{k}": float(p), "map": float(ap)}
 
 
-def cv_accuracy(X, labels, folds: int = FOLDS, seed: int = 0) -> float:
-    """Mean accuracy of a logistic regression on standardised descriptors over stratified ``folds``-fold CV.
+def folds(seed: int = 0, n_splits: int = FOLDS):
+    """The protocol's cross-validation: ``n_splits`` stratified, shuffled folds, seeded."""
+    from sklearn.model_selection import StratifiedKFold
+
+    return StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+
+
+def cv_accuracy(X, labels, n_folds: int = FOLDS, seed: int = 0) -> float:
+    """Mean accuracy of a logistic regression on standardised descriptors over :func:`folds` ``(seed, n_folds)``.
 
     The scaler and the classifier are one :class:`~sklearn.pipeline.Pipeline`,
     fitted on the training folds only (:func:`sklearn.model_selection.cross_val_score`).
     """
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.model_selection import cross_val_score
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000))
-    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    cv = folds(seed, n_folds)
     return float(cross_val_score(model, np.asarray(X), np.asarray(labels), cv=cv).mean())
-
-
-def folds(seed: int = 0):
-    """The protocol's cross-validation: :data:`FOLDS` stratified, shuffled folds, seeded."""
-    from sklearn.model_selection import StratifiedKFold
-
-    return StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=seed)
 
 
 # ---- the two tasks ------------------------------------------------------------------------------------------
@@ -414,13 +361,9 @@ def copies(image, seed: int = 0) -> list[np.ndarray]:
         return np.clip(im + amount, 0, 1)
 
     def jpeg(im, quality):
-        import io
+        from .compression import _load, _save
 
-        from PIL import Image
-
-        buffer = io.BytesIO()
-        Image.fromarray(np.round(im * 255).astype(np.uint8)).save(buffer, "JPEG", quality=int(quality))
-        return np.asarray(Image.open(buffer).convert("RGB")) / 255
+        return _load(_save(np.round(im * 255).astype(np.uint8), "JPEG", quality=int(quality)), "RGB")
 
     def turn(im, degrees):
         h, w = im.shape[:2]
@@ -627,251 +570,3 @@ def score_task(
         "map": float(np.nanmean(np.concatenate([m[1] for m in measured]))),
     }
     return result | {key: float(np.mean([m[2][key] for m in measured])) for key in measured[0][2]}
-
-
-# ---- spread and paired comparisons over seeds ----------------------------------------------------------------
-
-
-def spread(values) -> tuple[float, float]:
-    """Mean and sample standard deviation (``ddof=1``) of per-seed scores."""
-    values = np.asarray(values, dtype=np.float64)
-    return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
-
-
-def paired(a, b) -> dict[str, float]:
-    """Compare two variants scored on the same seeds: the per-seed differences ``a - b`` and two paired tests.
-
-    Returns
-    -------
-    dict
-        ``diff`` (mean difference), ``sd`` (its standard deviation over seeds),
-        ``wins`` (seeds where ``a > b``), ``n``, ``t_p`` (two-sided
-        :func:`scipy.stats.ttest_rel`) and ``wilcoxon_p`` (two-sided
-        :func:`scipy.stats.wilcoxon`, exact; with 5 seeds it cannot go below
-        0.0625). A p-value is NaN when every difference is 0.
-
-    Examples
-    --------
-    >>> r = paired([0.5, 0.6, 0.7, 0.6, 0.55], [0.4, 0.45, 0.5, 0.5, 0.5])
-    >>> round(r["diff"], 3), r["wins"], round(r["t_p"], 4), r["wilcoxon_p"]
-    (0.12, 5, 0.0093, 0.0625)
-    """
-    from scipy.stats import ttest_rel, wilcoxon
-
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
-        raise ValueError(f"paired scores must be two 1-D arrays of the same length >= 2, got {a.shape} and {b.shape}")
-    d = a - b
-    constant = np.allclose(d, d[0])
-    return {
-        "diff": float(d.mean()),
-        "sd": float(d.std(ddof=1)),
-        "wins": int((d > 0).sum()),
-        "n": len(d),
-        "t_p": float("nan") if constant else float(ttest_rel(a, b).pvalue),
-        "wilcoxon_p": float("nan") if not d.any() else float(wilcoxon(a, b).pvalue),
-    }
-
-
-def per_seed(rows: Sequence[Mapping], measure: str, **where) -> np.ndarray:
-    """The values of ``measure`` in the rows that match ``where`` (e.g. ``task="tiles"``), ordered by seed.
-
-    Examples
-    --------
-    >>> rows = [{"task": "t", "seed": 1, "map": 0.5}, {"task": "t", "seed": 0, "map": 0.25}]
-    >>> per_seed(rows, "map", task="t").tolist()
-    [0.25, 0.5]
-    """
-    chosen = sorted((row["seed"], row[measure]) for row in rows if all(row[k] == v for k, v in where.items()))
-    if not chosen:
-        raise ValueError(f"no rows match {where}")
-    return np.array([value for _, value in chosen], dtype=np.float64)
-
-
-def read_results(path: str | Path) -> list[dict]:
-    """The rows of a benchmark CSV (lines starting with ``#`` are comments); numbers as floats, seeds as ints."""
-    lines = [line for line in Path(path).read_text().splitlines() if line and not line.startswith("#")]
-    rows = []
-    for row in csv.DictReader(lines):
-        for key, value in row.items():
-            try:
-                row[key] = int(value) if key == "seed" else float(value)
-            except ValueError:
-                pass
-        rows.append(row)
-    return rows
-
-
-def format_table(results: Mapping[str, Mapping[str, float]], keys: Sequence[str] | None = None, digits: int = 3) -> str:
-    """Rows of scores as an aligned text table: one line per row, one column per key.
-
-    Examples
-    --------
-    >>> print(format_table({"a": {"map": 0.5}, "bb": {"map": 0.75}}))
-           map
-    a    0.500
-    bb   0.750
-    """
-    keys = list(keys if keys is not None else next(iter(results.values())))
-    first = max(len(str(name)) for name in results)
-    widths = [max(len(key), digits + 3) for key in keys]
-    lines = [" " * first + "".join(f"  {key:>{w}}" for key, w in zip(keys, widths, strict=True))]
-    for name, row in results.items():
-        lines.append(
-            f"{name!s:<{first}}" + "".join(f"  {row[key]:>{w}.{digits}f}" for key, w in zip(keys, widths, strict=True))
-        )
-    return "\n".join(lines)
-
-
-def _filters(where: Mapping, column, side) -> tuple[str, dict]:
-    """The measure and the row filters of one table cell: ``where``, then the column's, then the side's."""
-    column = {"measure": column} if isinstance(column, str) else column
-    if isinstance(column, tuple):
-        if len(column) not in (2, 3):
-            raise ValueError(f"a column is (task, measure) or (task, measure, readout), got {column}")
-        column = dict(zip(("task", "measure", "readout"), column, strict=False))
-    column = dict(column)
-    side = {"variant": side} if isinstance(side, str) else side
-    side = dict(zip(("variant", "readout"), side, strict=True)) if isinstance(side, tuple) else dict(side)
-    filters = {**where, **column, **side}
-    if "measure" not in filters:
-        raise ValueError(f"no measure given for the column {column}")
-    measure = filters.pop("measure")
-    linkage = filters.pop("linkage", "average")
-    if linkage != "average":
-        if "readout" not in filters:
-            raise ValueError(f"linkage {linkage!r} needs a readout to add it to (filters {filters})")
-        filters["readout"] = f"{filters['readout']} {linkage}"
-    return measure, filters
-
-
-def _by_seed(rows: Sequence[Mapping], measure: str, filters: Mapping) -> tuple[tuple, np.ndarray]:
-    """The seeds and the values of ``measure`` of the rows that match ``filters``, ordered by seed."""
-    chosen = sorted((row["seed"], row[measure]) for row in rows if all(row[k] == v for k, v in filters.items()))
-    if not chosen:
-        raise ValueError(f"no rows match {filters}")
-    seeds = tuple(seed for seed, _ in chosen)
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"several rows per seed match {filters}: give the variant and readout")
-    return seeds, np.array([value for _, value in chosen], dtype=np.float64)
-
-
-def _columns(measures) -> dict:
-    return dict(measures) if isinstance(measures, Mapping) else {m: m for m in measures}
-
-
-def _table(lines: list[list[str]], labels: list[str], header: list[str]) -> str:
-    """Right-aligned columns under their header, labels left-aligned."""
-    widths = [max(len(h), *(len(line[j]) for line in lines)) for j, h in enumerate(header)]
-    first = max(len(label) for label in labels)
-    out = [" " * first + "".join(f"   {h:>{w}}" for h, w in zip(header, widths, strict=True))]
-    for label, line in zip(labels, lines, strict=True):
-        out.append(f"{label:<{first}}" + "".join(f"   {c:>{w}}" for c, w in zip(line, widths, strict=True)))
-    return "\n".join(out)
-
-
-def spread_table(rows: Sequence[Mapping], variants, measures, *, digits: int = 3, **where) -> str:
-    """Benchmark rows as a table of mean ± standard deviation over seeds: one line per variant, one column per measure.
-
-    Parameters
-    ----------
-    rows : list of dict
-        Rows of a benchmark CSV (:func:`read_results`): ``task``, ``variant``,
-        ``readout``, ``seed`` and one column per measure.
-    variants : list of str, or dict
-        Variant names, or ``{label: side}`` where a side is a variant name, a
-        ``(variant, readout)`` pair or a dict of row filters.
-    measures : list of str, or dict
-        Measure names, or ``{label: column}`` where a column is a measure name,
-        a ``(task, measure)`` pair, a ``(task, measure, readout)`` triple or a
-        dict of row filters with a ``measure``;
-        ``linkage="ward"`` (or another non-average linkage) in a column or side
-        appends it to the readout, as the benchmarks name readouts
-        (``"hellinger"``: average linkage, ``"hellinger ward"``: Ward).
-    **where
-        Filters of every cell (e.g. ``task="tiles", readout="hellinger"``);
-        a column's filters override them and a side's override both.
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> rows = [{"task": "t", "variant": v, "readout": "r", "seed": s, "map": m}
-    ...         for v, ms in [("a", [0.5, 0.6, 0.7]), ("b", [0.4, 0.5, 0.5])] for s, m in enumerate(ms)]
-    >>> print(spread_table(rows, ["a", "b"], {"mAP": "map"}, task="t", readout="r"))
-                  mAP
-    a   0.600 ± 0.100
-    b   0.467 ± 0.058
-    """
-    variants = {v: v for v in variants} if not isinstance(variants, Mapping) else dict(variants)
-    columns = _columns(measures)
-    lines = []
-    for side in variants.values():
-        cells = []
-        for column in columns.values():
-            mean, sd = spread(_by_seed(rows, *_filters(where, column, side))[1])
-            cells.append(f"{mean:.{digits}f} ± {sd:.{digits}f}")
-        lines.append(cells)
-    return _table(lines, list(variants), list(columns))
-
-
-def format_p(p: float) -> str:
-    """A p-value as printed in the tables: ``"< 0.001"``, three decimals, or ``"n/a"`` (all differences equal)."""
-    return "n/a" if not np.isfinite(p) else "< 0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def paired_table(rows: Sequence[Mapping], pairs, measures, *, digits: int = 3, **where) -> str:
-    """Paired comparisons of benchmark rows over seeds: one line per pair ``a - b``, one column per measure.
-
-    Each cell is :func:`paired` on the two sides' per-seed values: the mean of
-    the per-seed differences ± their standard deviation, on how many seeds
-    ``a`` is ahead (``wins/n``), and the two-sided paired *t*-test's p-value
-    (:func:`format_p`). The two sides must have been run on the same seeds.
-
-    Parameters
-    ----------
-    rows : list of dict
-        As for :func:`spread_table`.
-    pairs : dict
-        ``{label: (a, b)}``; each side a variant name, a ``(variant, readout)``
-        pair or a dict of row filters; or a list of ``(a, b)`` pairs of variant
-        names, labelled ``"a - b"``.
-    measures, digits, **where
-        As for :func:`spread_table`.
-
-    Returns
-    -------
-    str
-
-    Raises
-    ------
-    ValueError
-        When no row matches a cell, or the two sides have different seeds.
-
-    Examples
-    --------
-    >>> rows = [{"task": "t", "variant": v, "readout": "r", "seed": s, "map": m}
-    ...         for v, ms in [("a", [0.5, 0.6, 0.7]), ("b", [0.4, 0.5, 0.5])] for s, m in enumerate(ms)]
-    >>> print(paired_table(rows, [("a", "b")], {"mAP": "map"}, task="t", readout="r"))
-                                     mAP
-    a - b   +0.133 ± 0.058 3/3 p = 0.057
-    """
-    if not isinstance(pairs, Mapping):
-        pairs = {f"{a} - {b}": (a, b) for a, b in pairs}
-    columns = _columns(measures)
-    lines = []
-    for a, b in pairs.values():
-        cells = []
-        for column in columns.values():
-            seeds_a, first = _by_seed(rows, *_filters(where, column, a))
-            seeds_b, second = _by_seed(rows, *_filters(where, column, b))
-            if seeds_a != seeds_b:
-                raise ValueError(f"{a} has seeds {seeds_a} but {b} has {seeds_b}: they cannot be paired")
-            r = paired(first, second)
-            p = format_p(r["t_p"])
-            p = p if p.startswith("<") or p == "n/a" else f"= {p}"
-            cells.append(f"{r['diff']:+.{digits}f} ± {r['sd']:.{digits}f} {r['wins']}/{r['n']} p {p}")
-        lines.append(cells)
-    return _table(lines, list(pairs), list(columns))

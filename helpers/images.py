@@ -22,7 +22,6 @@ __all__ = [
     "image_files",
     "load_image",
     "load_images",
-    "load_tiles",
     "read_image",
 ]
 
@@ -429,53 +428,3 @@ def load_images(
     if not loaded:
         raise ValueError(f"none of the {len(files)} image files in {folder} could be used")
     return loaded
-
-
-def load_tiles(
-    size: int = 128, per_image: int | None = 8, *, images: ImageList | None = None, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray]:
-    """Cut images into equal, non-overlapping tiles labelled by their source image.
-
-    Each image is cut on a ``size`` grid from its top-left corner (the
-    remainder is dropped); images smaller than one tile give none.
-
-    Parameters
-    ----------
-    size : int
-        Tile side in pixels.
-    per_image : int or None
-        Keep at most this many tiles per image, chosen at random; ``None``: all.
-    images : ImageList, optional
-        Default: the bundled collection.
-    seed : int
-        Seed of the choice of tiles.
-
-    Returns
-    -------
-    tiles : ndarray, shape (n, size, size, 3), float32
-    labels : ndarray of str, shape (n,)
-
-    Examples
-    --------
-    >>> tiles, labels = load_tiles(size=128, per_image=4)
-    >>> tiles.shape[1:], str(labels[0])
-    ((128, 128, 3), 'astronaut')
-    """
-    from skimage.util import view_as_blocks
-
-    if size < 1:
-        raise ValueError(f"tile size must be at least 1, got {size}")
-    images = load_images() if images is None else images
-    rng = np.random.default_rng(seed)
-    tiles, labels = [], []
-    for name, image in zip(images.names, images, strict=True):
-        h, w = image.shape[0] // size * size, image.shape[1] // size * size
-        if h and w:
-            blocks = view_as_blocks(image[:h, :w], (size, size, 3)).reshape(-1, size, size, 3)
-            if per_image is not None and len(blocks) > per_image:
-                blocks = blocks[np.sort(rng.choice(len(blocks), per_image, replace=False))]
-            tiles.append(blocks)
-            labels += [name] * len(blocks)
-    if not tiles:
-        raise ValueError(f"no image is at least {size} x {size} pixels, so there are no tiles")
-    return np.concatenate(tiles), np.array(labels)

@@ -10,13 +10,11 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .tree import cut_height, dendrogram_thumbnails, label_dendrogram  # noqa: F401  (the names notebooks use)
+
 __all__ = [
-    "KELLY_COLOURS",
-    "cut_height",
-    "dendrogram_thumbnails",
     "describe_figure",
     "image_grid",
-    "label_dendrogram",
     "notebook_setup",
     "patch_layout",
     "scale_patches",
@@ -238,115 +236,6 @@ def image_grid(rows: Sequence[Sequence], row_labels=None, titles=None, ncols: in
             axes[i][0].set_ylabel(row_labels[i], rotation=0, ha="right", va="center", fontsize=9)
     fig.tight_layout()
     return fig
-
-
-def cut_height(tree, n_clusters: int) -> float:
-    """A height at which cutting the tree leaves ``n_clusters`` clusters: midway between two merges.
-
-    ``fcluster(tree, n_clusters, "maxclust")`` gives the same clusters (when no two merges tie).
-
-    Examples
-    --------
-    >>> tree = np.array([[0, 1, 0.2, 2], [2, 3, 0.6, 3]])
-    >>> cut_height(tree, 2), cut_height(tree, 1), cut_height(tree, 3)
-    (0.4, 0.66, 0.1)
-    """
-    heights = np.concatenate([[0], np.asarray(tree)[:, 2]])
-    n = len(heights)
-    if not 1 <= n_clusters <= n:
-        raise ValueError(f"a tree of {n} items has 1 to {n} clusters, not {n_clusters}")
-    if n_clusters == 1:
-        return float(heights[-1] * 1.1)
-    return float((heights[n - n_clusters] + heights[n - n_clusters + 1]) / 2)
-
-
-def dendrogram_thumbnails(
-    tree,
-    images: Sequence,
-    labels: Sequence[str],
-    n_clusters: int | None = None,
-    width: float = 10.0,
-    height: float = 3.5,
-    size: int = 48,
-):
-    """A dendrogram with a thumbnail of each image under its leaf.
-
-    Parameters
-    ----------
-    tree : ndarray, shape (n - 1, 4)
-        From :func:`scipy.cluster.hierarchy.linkage`.
-    images, labels : sequences of n
-    n_clusters : int, optional
-        Colour the branches of this many clusters (the cut of ``fcluster(tree, n_clusters, "maxclust")``).
-
-    Returns
-    -------
-    Figure
-        Its first axes is the dendrogram, the second the strip of thumbnails.
-    """
-    from scipy.cluster.hierarchy import dendrogram
-
-    n = len(images)
-    strip_h = 0.9 * width / n
-    total = height + strip_h + 1.4
-    fig = plt.figure(figsize=(width, total))
-    ax = fig.add_axes((0.06, (strip_h + 1.4) / total, 0.9, (height - 0.4) / total))
-    strip = fig.add_axes((0.06, 1.4 / total, 0.9, strip_h / total))
-    threshold = cut_height(tree, n_clusters) if n_clusters and n_clusters > 1 else None
-    leaves = dendrogram(tree, ax=ax, no_labels=True, color_threshold=threshold)["leaves"]
-    ax.set_xticks([])
-    strip.imshow(np.concatenate([thumbnail(images[i], size) for i in leaves], axis=1), aspect="auto")
-    strip.set_xticks(size * (np.arange(n) + 0.5), [labels[i] for i in leaves], rotation=90, fontsize=9)
-    strip.set_yticks([])
-    return fig
-
-
-#: Kelly's (1965) colours of maximum contrast, without white and black: 20 hues, neighbours in the list far apart.
-KELLY_COLOURS = (
-    "#F3C300", "#875692", "#F38400", "#A1CAF1", "#BE0032", "#C2B280", "#848482", "#008856", "#E68FAC", "#0067A5",
-    "#F99379", "#604E97", "#F6A600", "#B3446C", "#DCD300", "#882D17", "#8DB600", "#654522", "#E25822", "#2B3D26",
-)  # fmt: skip
-
-
-def label_dendrogram(
-    D, labels, method: str = "average", *, ax=None, colours: dict | None = None, name_runs: int | None = 4
-) -> dict:
-    """A dendrogram of the items with a strip below it coloured by each leaf's label.
-
-    Where the tree groups items as the labels do, the strip shows runs of one
-    colour. Default colours: :data:`KELLY_COLOURS`, in the order the labels
-    first appear (beyond 20 labels they repeat). Runs of at least
-    ``name_runs`` leaves are also named under the strip, so that a run can be
-    read without matching colours to a legend (``None``: no names).
-
-    Returns
-    -------
-    dict
-        The colour of each label (for a legend).
-    """
-    from matplotlib.colors import to_rgba
-    from scipy.cluster.hierarchy import dendrogram, linkage
-    from scipy.spatial.distance import squareform
-
-    labels = np.asarray(labels)
-    if colours is None:
-        names = dict.fromkeys(labels.tolist())
-        colours = {name: KELLY_COLOURS[i % len(KELLY_COLOURS)] for i, name in enumerate(names)}
-    ax = ax if ax is not None else plt.gca()
-    tree = linkage(squareform(np.asarray(D, dtype=np.float64), checks=False), method=method)
-    leaves = dendrogram(tree, ax=ax, no_labels=True, color_threshold=0, above_threshold_color="0.35")["leaves"]
-    strip = ax.inset_axes((0, -0.1, 1, 0.07))
-    strip.imshow([[to_rgba(colours[labels[i]]) for i in leaves]], aspect="auto", extent=(0, 10 * len(leaves), 0, 1))
-    strip.set_xlim(ax.get_xlim())
-    strip.set_ylim(0, 1)
-    strip.set_axis_off()
-    if name_runs:
-        ordered = labels[leaves]
-        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-        for start, stop in zip(starts, np.r_[starts[1:], len(ordered)], strict=True):
-            if stop - start >= name_runs:
-                strip.text(5 * (start + stop), -0.15, ordered[start], rotation=90, ha="center", va="top", fontsize=8)
-    return colours
 
 
 def describe_figure(fig) -> str:

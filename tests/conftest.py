@@ -1,4 +1,9 @@
-"""Shared small fixtures: synthetic images and tiny codebooks, so that the tests stay fast."""
+"""Shared small fixtures (synthetic images and tiny codebooks, so that the tests stay fast) and the benchmark loader."""
+
+import functools
+import importlib.util
+import sys
+from pathlib import Path
 
 import matplotlib
 
@@ -47,3 +52,19 @@ def collection() -> helpers.ImageList:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(12345)
+
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+@functools.cache
+def benchmark(script: str):
+    """A script of ``benchmarks/`` imported as a module (once per session); its own imports of ``results`` work."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        spec = importlib.util.spec_from_file_location(f"benchmark_{script}", BENCHMARKS / f"{script}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    return module

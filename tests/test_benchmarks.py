@@ -1,17 +1,35 @@
-"""The descriptor benchmarks still reproduce their committed CSV files: one cheap slice of each study."""
+"""The benchmark scripts still reproduce their committed CSV files: one cheap slice of each, one loader for all."""
 
-import importlib.util
-from pathlib import Path
+import subprocess
+import sys
 
 import pytest
 
 import helpers
-from helpers import evaluation as ev
+from helpers.tables import read_csv
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
-spec = importlib.util.spec_from_file_location("descriptors_benchmark", BENCHMARKS / "descriptors.py")
-descriptors_benchmark = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(descriptors_benchmark)
+from .conftest import BENCHMARKS, benchmark
+
+
+def _same(new: dict, old: dict) -> bool:
+    """Equal rows, NaN (an empty cell) equal to NaN."""
+    return new.keys() == old.keys() and all(new[k] == old[k] or new[k] != new[k] and old[k] != old[k] for k in new)
+
+
+def _as_stored(rows: list[dict], tmp_path) -> list[dict]:
+    """Rows as the CSV stores them: written and read back as the scripts do."""
+    path = tmp_path / "rows.csv"
+    benchmark("results").write_csv(path, rows, [])
+    return read_csv(path)
+
+
+def _committed(row: dict, committed: list[dict], keys: tuple[str, ...]) -> dict:
+    match = [c for c in committed if all(c[k] == row[k] for k in keys)]
+    assert len(match) == 1, f"no single committed row for {[row[k] for k in keys]}"
+    return match[0]
+
+
+# ---- descriptors and interest points (notebooks 06, 08, 09, 11) --------------------------------------------------
 
 #: study: the variants of the slice (seed 0, tile task): cheap ones, and one with Coates & Ng's whitening.
 SLICES = {
@@ -22,33 +40,133 @@ SLICES = {
 
 
 @pytest.mark.parametrize("study", list(SLICES))
-def test_a_slice_of_each_study_reproduces_its_csv(study, collection):
-    stored = ev.read_results(BENCHMARKS / f"descriptors-{study}.csv")
-    produced = list(descriptors_benchmark.rows(study, [0], ["tiles"], SLICES[study], images=collection))
-    assert len(produced) == sum(len(descriptors_benchmark.studies()[study][v][1]) for v in SLICES[study])
+def test_a_slice_of_each_descriptor_study_reproduces_its_csv(study, collection):
+    script = benchmark("descriptors")
+    stored = read_csv(BENCHMARKS / f"descriptors-{study}.csv")
+    produced = list(script.rows(study, [0], ["tiles"], SLICES[study], images=collection))
+    assert len(produced) == sum(len(script.studies()[study][v][1]) for v in SLICES[study])
     for row in produced:
-        (match,) = [
-            r
-            for r in stored
-            if (r["task"], r["variant"], r["readout"], r["seed"]) == (row["task"], row["variant"], row["readout"], 0)
-        ]
-        for key in descriptors_benchmark.MEASURES:  # other BLAS kernels move mAP and cophenetic by up to 4e-5
+        match = _committed({**row, "seed": 0}, stored, ("task", "variant", "readout", "seed"))
+        for key in script.MEASURES:  # other BLAS kernels move mAP and cophenetic by up to 4e-5
             assert row[key] == pytest.approx(match[key], abs=5e-4), (row["variant"], row["readout"], key)
 
 
-def test_the_csv_files_cover_every_variant_seed_and_task():
-    for study, variants in descriptors_benchmark.studies().items():
-        stored = ev.read_results(BENCHMARKS / f"descriptors-{study}.csv")
+def test_the_descriptor_csv_files_cover_every_variant_seed_and_task():
+    script = benchmark("descriptors")
+    for study, variants in script.studies().items():
+        stored = read_csv(BENCHMARKS / f"descriptors-{study}.csv")
         expected = {
             (task, variant, readout, seed)
             for task in ("tiles", "copies")
             for variant, (_, readouts) in variants.items()
             for readout in readouts
-            for seed in descriptors_benchmark.STUDY_SEEDS[study]
+            for seed in script.STUDY_SEEDS[study]
         }
         assert {(r["task"], r["variant"], r["readout"], r["seed"]) for r in stored} == expected, study
 
 
 def test_unknown_variants_are_named():
     with pytest.raises(SystemExit, match="unknown variant"):
-        list(descriptors_benchmark.rows("measures", [0], ["tiles"], ["no such"], images=helpers.ImageList()))
+        list(benchmark("descriptors").rows("measures", [0], ["tiles"], ["no such"], images=helpers.ImageList()))
+
+
+@pytest.mark.parametrize(("task", "variant"), [("tiles", "corners, centred"), ("copies", "random as corners, centred")])
+def test_a_slice_of_the_interest_point_study_reproduces_its_csv(tmp_path, task, variant):
+    script = benchmark("interest_points")
+    out = tmp_path / "slice.csv"
+    script.main(["--seeds", "0", "--tasks", task, "--only", variant, "--out", str(out)])
+    fresh = read_csv(out)
+    stored = [
+        r
+        for r in read_csv(BENCHMARKS / "interest-points.csv")
+        if (r["task"], r["variant"], r["seed"]) == (task, variant, 0)
+    ]
+    assert len(fresh) == len(stored) == 2
+    for new, old in zip(fresh, stored, strict=True):
+        assert new["readout"] == old["readout"]
+        for measure in script.MEASURES:  # Prescott's kernel moved one mAP by 4.6e-4: near-tied distances
+            assert new[measure] == pytest.approx(old[measure], abs=5e-4, nan_ok=True), (new["readout"], measure)
+
+
+# ---- codecs (notebooks 02, 03, 07) ---------------------------------------------------------------------------------
+
+
+def test_codec_benchmark_reproduces_its_anchor_and_training_rows(tmp_path):
+    script = benchmark("codecs")
+    stored = read_csv(BENCHMARKS / "codecs_anchors.csv")
+    rows = _as_stored(script.anchor_rows(["moon"], {"JPEG": [1, 10]}), tmp_path)
+    want = [r for r in stored if r["image"] == "moon" and r["codec"] == "JPEG" and r["setting"] in (1, 10)]
+    assert len(rows) == len(want) == 2 and all(_same(a, b) for a, b in zip(rows, want, strict=True))
+    stored = read_csv(BENCHMARKS / "codecs_training.csv")
+    rows = _as_stored(script.training_rows([(8, 64, None, False, 2)]), tmp_path)
+    want = [r for r in stored if (r["r"], r["k"], r["augment"], r["passes"]) == (8, 64, 0, 2)]
+    assert len(rows) == len(want) > 0 and all(_same(a, b) for a, b in zip(rows, want, strict=True))
+
+
+def test_codec_benchmark_reproduces_its_vq_rows(tmp_path):
+    script = benchmark("codecs")
+    stored = read_csv(BENCHMARKS / "codecs_vq.csv")
+    rows = _as_stored(script.vq_rows(["mean-removed VQ"], lams=[0.0003, 0.01], images=["text"], seeds={}), tmp_path)
+    want = [
+        r for r in stored if r["codec"] == "mean-removed VQ" and r["image"] == "text" and r["setting"] in (0.0003, 0.01)
+    ]
+    assert len(want) == 2 and all(_same(a, b) for a, b in zip(rows, want, strict=True))
+
+
+# ---- streaming, memory and Dask (notebook 10): the scripts run in a process of their own -------------------------
+
+
+def _rerun(script: str, tmp_path, *args: str) -> tuple[list[dict], list[dict]]:
+    """Run a benchmark script's reduced slice; return its rows and the committed CSV's rows."""
+    out = tmp_path / f"{script}.csv"
+    subprocess.run(
+        [sys.executable, str(BENCHMARKS / f"{script}.py"), "--scale", "small", "--csv", str(out), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return read_csv(out), read_csv(BENCHMARKS / f"{script}.csv")
+
+
+def test_dask_scaling_reproduces_its_csv(tmp_path):
+    """The same folder and work (patches described, matrices equal); the timings are this machine's own."""
+    rows, committed = _rerun("dask_scaling", tmp_path, "--configs", "process 1 thread")
+    assert rows
+    for row in rows:
+        same = [c for c in committed if (c["images"], c["config"]) == (row["images"], row["config"])]
+        assert same and all(c["patches"] == row["patches"] and c["equal"] is True for c in same)
+        assert row["equal"] is True
+
+
+def test_memory_reproduces_its_csv(tmp_path):
+    rows, committed = _rerun("memory", tmp_path)
+    assert rows
+    for row in rows:
+        old = _committed(row, committed, ("images", "k"))
+        for key in ("described", "skipped", "decoded_mb", "matrix_mb"):
+            assert row[key] == old[key], key
+
+
+def test_dask_codebook_reproduces_its_csv(tmp_path):
+    rows, committed = _rerun("dask_codebook", tmp_path, "--threads")
+    assert {row["method"] for row in rows} == {"fit", "partial_fit", "dask"}
+    for row in rows:
+        old = _committed(row, committed, ("images", "k", "epochs", "seed", "method"))
+        assert row["steps"] == old["steps"] and row["heldout_patches"] == old["heldout_patches"]
+        assert row["heldout_psnr"] == pytest.approx(old["heldout_psnr"], abs=0.01)
+
+
+def test_n2_wall_reproduces_its_csv(tmp_path):
+    rows, committed = _rerun("n2_wall", tmp_path, "--in-process")
+    assert rows
+    for row in rows:
+        old = _committed(row, committed, ("folder", "step", "images", "param"))
+        assert row["score"] == pytest.approx(old["score"], abs=0.02), (row["step"], row["param"])
+
+
+def test_blas_agreement_reproduces_its_csv(tmp_path):
+    rows, committed = _rerun("blas_agreement", tmp_path)
+    assert rows
+    for row in rows:
+        old = _committed(row, committed, ("images", "k", "setting"))
+        assert row["patches"] == old["patches"] and row["reference_codebook_equal"] is True

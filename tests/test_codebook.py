@@ -251,7 +251,8 @@ def test_partial_fit_on_batches_gives_a_usable_codebook(images):
 
 
 def test_codebook_in_a_pipeline_with_cross_validation_and_grid_search(collection):
-    tiles, labels = helpers.load_tiles(64, per_image=6, images=collection[:6])
+    (split,) = helpers.evaluation.tile_task(0, collection[:6])
+    tiles, labels = np.stack(split.items), split.labels
     model = make_pipeline(
         PatchCodebook(n_codes=16, n_patches=3000), TfidfTransformer(), LogisticRegression(max_iter=500)
     )

@@ -1,7 +1,5 @@
 """helpers.compression: the anchors, the arithmetic coder, DPCM of block means, and the VQ coder's bytes."""
 
-import csv
-import importlib.util
 import io
 from pathlib import Path
 
@@ -11,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
+from helpers import coder as vq
 from helpers import compression
 
 from .conftest import smooth_image
@@ -68,10 +67,10 @@ def test_anchor_rejects_bad_settings():
     st.integers(1, 40),
 )
 def test_arithmetic_coder_round_trips_near_the_ideal_code_length(symbols, prior, increment):
-    encoder = compression.ArithmeticEncoder()
-    encoder.encode(symbols, compression.AdaptiveModel(prior, increment))
+    encoder = vq.ArithmeticEncoder()
+    encoder.encode(symbols, vq.AdaptiveModel(prior, increment))
     data = encoder.finish()
-    decoded = compression.ArithmeticDecoder(data).decode(len(symbols), compression.AdaptiveModel(prior, increment))
+    decoded = vq.ArithmeticDecoder(data).decode(len(symbols), vq.AdaptiveModel(prior, increment))
     assert decoded.tolist() == symbols
     counts, ideal = np.array(prior, dtype=float), 0.0  # -log2 of each symbol's probability under the adaptive model
     for s in symbols:
@@ -81,21 +80,21 @@ def test_arithmetic_coder_round_trips_near_the_ideal_code_length(symbols, prior,
 
 
 def test_arithmetic_coder_streams_share_one_byte_string():
-    encoder = compression.ArithmeticEncoder()
-    encoder.encode([3, 3, 3, 0], compression.AdaptiveModel([1] * 4))
-    encoder.encode([1, 0, 1], compression.AdaptiveModel([5, 1]))
-    decoder = compression.ArithmeticDecoder(encoder.finish())
-    assert decoder.decode(4, compression.AdaptiveModel([1] * 4)).tolist() == [3, 3, 3, 0]
-    assert decoder.decode(3, compression.AdaptiveModel([5, 1])).tolist() == [1, 0, 1]
+    encoder = vq.ArithmeticEncoder()
+    encoder.encode([3, 3, 3, 0], vq.AdaptiveModel([1] * 4))
+    encoder.encode([1, 0, 1], vq.AdaptiveModel([5, 1]))
+    decoder = vq.ArithmeticDecoder(encoder.finish())
+    assert decoder.decode(4, vq.AdaptiveModel([1] * 4)).tolist() == [3, 3, 3, 0]
+    assert decoder.decode(3, vq.AdaptiveModel([5, 1])).tolist() == [1, 0, 1]
     with pytest.raises(ValueError, match="symbols must lie"):
-        compression.ArithmeticEncoder().encode([4], compression.AdaptiveModel([1] * 4))
+        vq.ArithmeticEncoder().encode([4], vq.AdaptiveModel([1] * 4))
 
 
 @given(st.integers(1, 9), st.integers(1, 9), st.integers(0, 2**31))
 def test_dpcm_of_block_means_decodes_exactly(h, w, seed):
     levels = np.random.default_rng(seed).integers(0, 64, (h, w))
-    residuals = levels - compression.med_predict(levels)
-    assert np.array_equal(compression._med_reconstruct(residuals), levels)
+    residuals = levels - vq.med_predict(levels)
+    assert np.array_equal(vq._med_reconstruct(residuals), levels)
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +111,7 @@ def test_vq_decoder_needs_only_the_bytes(coders, index, lam):
     data, intended = coder._encode(gray, lam)
     decoded = coder.decode(data)
     assert decoded.shape == (37, 45) and np.array_equal(decoded, intended)
-    assert len(data) > compression._HEADER.size
+    assert len(data) > vq._HEADER.size
 
 
 def test_vq_rate_falls_with_lam(coders):
@@ -130,30 +129,6 @@ def test_vq_coder_errors(coders):
         coders[1].encode(np.zeros((8, 8)), 0.0, mean_step=0)
     with pytest.raises(ValueError, match="block size"):
         compression.PatchCoder(r=3)
-
-
-def _load_benchmark():
-    spec = importlib.util.spec_from_file_location("codecs_benchmark", ROOT / "benchmarks" / "codecs.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _csv_rows(name: str) -> list[dict]:
-    with open(ROOT / "benchmarks" / name) as f:
-        return list(csv.DictReader(line for line in f if not line.startswith("#")))
-
-
-def test_benchmark_reproduces_its_csv_rows():
-    bench = _load_benchmark()
-    stored = _csv_rows("codecs_anchors.csv")
-    rows = bench.anchor_rows(["moon"], {"JPEG": [1, 10]})
-    want = [r for r in stored if r["image"] == "moon" and r["codec"] == "JPEG" and r["setting"] in ("1", "10")]
-    assert [{k: str(v) for k, v in r.items()} for r in rows] == want
-    stored = _csv_rows("codecs_training.csv")
-    rows = bench.training_rows([(8, 64, None, False, 2)])
-    want = [r for r in stored if (r["r"], r["k"], r["augment"], r["passes"]) == ("8", "64", "0", "2")]
-    assert [{k: str(v) for k, v in r.items()} for r in rows] == want
 
 
 def test_vq_coder_with_flips_and_rotations(images):
@@ -185,18 +160,6 @@ def test_curve_frontier_drops_points_another_point_beats():
     }
     assert [v.tolist() for v in compression.curve(table, "A", "x")] == [[0.1, 0.2, 0.3, 0.4], [27, 30, 29, 31]]
     assert [v.tolist() for v in compression.curve(table, "A", "x", frontier=True)] == [[0.1, 0.2, 0.4], [27, 30, 31]]
-
-
-def test_benchmark_reproduces_its_vq_rows():
-    bench = _load_benchmark()
-    stored = _csv_rows("codecs_vq.csv")
-    rows = bench.vq_rows(["mean-removed VQ"], lams=[0.0003, 0.01], images=["text"], seeds={})
-    want = [
-        r
-        for r in stored
-        if r["codec"] == "mean-removed VQ" and r["image"] == "text" and r["setting"] in ("0.0003", "0.01")
-    ]
-    assert len(want) == 2 and [{k: str(v) for k, v in r.items()} for r in rows] == want
 
 
 def test_plot_rd_marks_measured_points_and_cuts_off_none():

@@ -294,14 +294,5 @@ def test_collection(collection):
     assert collection["retina"].shape[:2] == (512, 511)  # its frame trimmed (1397 x 1395), then scaled
 
 
-def test_load_tiles(collection):
-    tiles, labels = helpers.load_tiles(size=128, per_image=8, images=collection, seed=0)
-    assert tiles.shape[1:] == (128, 128, 3) and len(tiles) == len(labels) == 144
-    again, _ = helpers.load_tiles(size=128, per_image=8, images=collection, seed=0)
-    assert np.array_equal(tiles, again)
-    with pytest.raises(ValueError, match="no image is at least"):
-        helpers.load_tiles(size=1024, images=collection)
-
-
 def test_image_suffixes_cover_what_pillow_writes():
     assert {".png", ".jpg", ".jpeg", ".tif", ".webp"} <= IMAGE_SUFFIXES

@@ -27,6 +27,7 @@ def test_import_is_quick_and_loads_neither_pyplot_nor_dask():
 def test_module_names_are_not_function_names():
     modules = {
         "codebook",
+        "coder",
         "compression",
         "descriptors",
         "evaluation",
@@ -34,6 +35,8 @@ def test_module_names_are_not_function_names():
         "images",
         "plotting",
         "streaming",
+        "tables",
+        "tree",
         "widgets",
     }
     functions = {name for name in helpers.__all__ if name not in modules}
@@ -50,7 +53,7 @@ def test_library_calls_leave_thread_limits_alone(images, codebook, tmp_path):
     helpers.PatchCodebook(n_codes=4, n_patches=100).fit(images)
     streaming.write_sample_folder(tmp_path, 2, images=images, min_side=16, max_side=20)
     streaming.describe_folder(tmp_path, codebook)
-    helpers.evaluation.cv_accuracy(np.random.default_rng(0).random((10, 3)), [0, 1] * 5, folds=2)
+    helpers.evaluation.cv_accuracy(np.random.default_rng(0).random((10, 3)), [0, 1] * 5, n_folds=2)
     plotting.notebook_setup()
     assert [(lib["internal_api"], lib["num_threads"]) for lib in threadpool_info()] == before
 

@@ -2,7 +2,6 @@
 
 import tracemalloc
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -163,74 +162,3 @@ def test_fit_codebook_folder_on_dask_is_reproducible_and_reports_bad_files(folde
     assert books[0].kmeans_.n_steps_ == 1 + 3
     assert np.array_equal(books[0].kmeans_.cluster_centers_, books[1].kmeans_.cluster_centers_)
     assert streaming.describe_folder(folder, books[0]).hists.shape == (6, 8)
-
-
-# ---- the benchmark scripts still reproduce their committed CSV files (a reduced run each) ---------------------
-
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
-
-
-def _rerun(script: str, tmp_path, *args: str) -> tuple[list[dict], list[dict]]:
-    """Run a benchmark script's reduced slice; return its rows and the committed CSV's rows."""
-    import importlib.util
-    import subprocess
-    import sys
-
-    spec = importlib.util.spec_from_file_location("benchmark_results", BENCHMARKS / "results.py")
-    results = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(results)
-    out = tmp_path / f"{script}.csv"
-    subprocess.run(
-        [sys.executable, str(BENCHMARKS / f"{script}.py"), "--scale", "small", "--csv", str(out), *args],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return results.read_csv(out), results.read_csv(BENCHMARKS / f"{script}.csv")
-
-
-def _committed(row: dict, committed: list[dict], keys: tuple[str, ...]) -> dict:
-    match = [c for c in committed if all(c[k] == row[k] for k in keys)]
-    assert len(match) == 1, f"no single committed row for {[row[k] for k in keys]}"
-    return match[0]
-
-
-def test_dask_scaling_reproduces_its_csv(tmp_path):
-    """The same folder and work (patches described, matrices equal); the timings are this machine's own."""
-    rows, committed = _rerun("dask_scaling", tmp_path, "--configs", "process 1 thread")
-    for row in rows:
-        same = [c for c in committed if (c["images"], c["config"]) == (row["images"], row["config"])]
-        assert same and all(c["patches"] == row["patches"] and c["equal"] is True for c in same)
-        assert row["equal"] is True and row["seconds"] > 0
-
-
-def test_memory_reproduces_its_csv(tmp_path):
-    rows, committed = _rerun("memory", tmp_path)
-    for row in rows:
-        old = _committed(row, committed, ("images", "k"))
-        for key in ("described", "skipped", "decoded_mb", "matrix_mb"):
-            assert row[key] == old[key], key
-        assert row["after_describe"] >= row["after_imports"] > 0
-
-
-def test_dask_codebook_reproduces_its_csv(tmp_path):
-    rows, committed = _rerun("dask_codebook", tmp_path, "--threads")
-    assert {row["method"] for row in rows} == {"fit", "partial_fit", "dask"}
-    for row in rows:
-        old = _committed(row, committed, ("images", "k", "epochs", "seed", "method"))
-        assert row["steps"] == old["steps"] and row["heldout_patches"] == old["heldout_patches"]
-        assert row["heldout_psnr"] == pytest.approx(old["heldout_psnr"], abs=0.01)
-
-
-def test_n2_wall_reproduces_its_csv(tmp_path):
-    rows, committed = _rerun("n2_wall", tmp_path, "--in-process")
-    for row in rows:
-        old = _committed(row, committed, ("folder", "step", "images", "param"))
-        assert row["score"] == pytest.approx(old["score"], abs=0.02), (row["step"], row["param"])
-
-
-def test_blas_agreement_reproduces_its_csv(tmp_path):
-    rows, committed = _rerun("blas_agreement", tmp_path)
-    for row in rows:
-        old = _committed(row, committed, ("images", "k", "setting"))
-        assert row["patches"] == old["patches"] and row["reference_codebook_equal"] is True

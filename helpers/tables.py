@@ -1,0 +1,301 @@
+"""Tables of benchmark results: the one CSV reader, spreads over seeds and paired comparisons.
+
+Machinery of notebooks 02, 03 and 06-11 (and of ``benchmarks/``); not needed to follow the series.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "format_p",
+    "format_table",
+    "paired",
+    "paired_table",
+    "per_seed",
+    "read_csv",
+    "spread",
+    "spread_table",
+]
+
+
+def _value(text: str):
+    """A CSV cell as bool, int, float (empty: NaN) or, failing those, str."""
+    if text in ("True", "False"):
+        return text == "True"
+    if text == "":
+        return float("nan")
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def read_csv(path: str | Path, columns: bool = False) -> list[dict] | dict[str, np.ndarray]:
+    r"""The rows of a benchmark CSV, skipping the ``#`` lines that say how it was made.
+
+    Parameters
+    ----------
+    path : str or Path
+    columns : bool
+        Return one array per column instead (float if every cell is a
+        number, else str).
+
+    Returns
+    -------
+    list of dict, values as bool, int, float or str; or dict of ndarray
+
+    Raises
+    ------
+    ValueError
+        Naming the file, if it has no rows.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "r.csv"
+    ...     _ = path.write_text("# made by hand\ntask,seed,map\ntiles,0,0.5\n")
+    ...     read_csv(path), read_csv(path, columns=True)["map"].tolist()
+    ([{'task': 'tiles', 'seed': 0, 'map': 0.5}], [0.5])
+    """
+    with open(path, newline="") as f:
+        rows = [{k: _value(v) for k, v in row.items()} for row in csv.DictReader(line for line in f if line[0] != "#")]
+    if not rows:
+        raise ValueError(f"{path}: no rows")
+    if not columns:
+        return rows
+    out = {}
+    for key in rows[0]:
+        values = [row[key] for row in rows]
+        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        out[key] = np.array(values, dtype=np.float64) if numeric else np.array([str(v) for v in values])
+    return out
+
+
+def spread(values) -> tuple[float, float]:
+    """Mean and sample standard deviation (``ddof=1``) of per-seed scores."""
+    values = np.asarray(values, dtype=np.float64)
+    return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
+
+
+def paired(a, b) -> dict[str, float]:
+    """Compare two variants scored on the same seeds: the per-seed differences ``a - b`` and two paired tests.
+
+    Returns
+    -------
+    dict
+        ``diff`` (mean difference), ``sd`` (its standard deviation over seeds),
+        ``wins`` (seeds where ``a > b``), ``n``, ``t_p`` (two-sided
+        :func:`scipy.stats.ttest_rel`) and ``wilcoxon_p`` (two-sided
+        :func:`scipy.stats.wilcoxon`, exact; with 5 seeds it cannot go below
+        0.0625). A p-value is NaN when every difference is 0.
+
+    Examples
+    --------
+    >>> r = paired([0.5, 0.6, 0.7, 0.6, 0.55], [0.4, 0.45, 0.5, 0.5, 0.5])
+    >>> round(r["diff"], 3), r["wins"], round(r["t_p"], 4), r["wilcoxon_p"]
+    (0.12, 5, 0.0093, 0.0625)
+    """
+    from scipy.stats import ttest_rel, wilcoxon
+
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
+        raise ValueError(f"paired scores must be two 1-D arrays of the same length >= 2, got {a.shape} and {b.shape}")
+    d = a - b
+    constant = np.allclose(d, d[0])
+    return {
+        "diff": float(d.mean()),
+        "sd": float(d.std(ddof=1)),
+        "wins": int((d > 0).sum()),
+        "n": len(d),
+        "t_p": float("nan") if constant else float(ttest_rel(a, b).pvalue),
+        "wilcoxon_p": float("nan") if not d.any() else float(wilcoxon(a, b).pvalue),
+    }
+
+
+def per_seed(rows: Sequence[Mapping], measure: str, **where) -> np.ndarray:
+    """The values of ``measure`` in the rows that match ``where`` (e.g. ``task="tiles"``), ordered by seed.
+
+    Examples
+    --------
+    >>> rows = [{"task": "t", "seed": 1, "map": 0.5}, {"task": "t", "seed": 0, "map": 0.25}]
+    >>> per_seed(rows, "map", task="t").tolist()
+    [0.25, 0.5]
+    """
+    return _by_seed(rows, measure, where)[1]
+
+
+def format_table(results: Mapping[str, Mapping[str, float]], keys: Sequence[str] | None = None, digits: int = 3) -> str:
+    """Rows of scores as an aligned text table: one line per row, one column per key.
+
+    Examples
+    --------
+    >>> print(format_table({"a": {"map": 0.5}, "bb": {"map": 0.75}}))
+           map
+    a    0.500
+    bb   0.750
+    """
+    keys = list(keys if keys is not None else next(iter(results.values())))
+    lines = [[f"{row[key]:>{digits + 3}.{digits}f}" for key in keys] for row in results.values()]
+    return _table(lines, [str(name) for name in results], keys, gap=2)
+
+
+def _filters(where: Mapping, column, side) -> tuple[str, dict]:
+    """The measure and the row filters of one table cell: ``where``, then the column's, then the side's."""
+    column = {"measure": column} if isinstance(column, str) else column
+    if isinstance(column, tuple):
+        if len(column) not in (2, 3):
+            raise ValueError(f"a column is (task, measure) or (task, measure, readout), got {column}")
+        column = dict(zip(("task", "measure", "readout"), column, strict=False))
+    column = dict(column)
+    side = {"variant": side} if isinstance(side, str) else side
+    side = dict(zip(("variant", "readout"), side, strict=True)) if isinstance(side, tuple) else dict(side)
+    filters = {**where, **column, **side}
+    if "measure" not in filters:
+        raise ValueError(f"no measure given for the column {column}")
+    measure = filters.pop("measure")
+    linkage = filters.pop("linkage", "average")
+    if linkage != "average":
+        if "readout" not in filters:
+            raise ValueError(f"linkage {linkage!r} needs a readout to add it to (filters {filters})")
+        filters["readout"] = f"{filters['readout']} {linkage}"
+    return measure, filters
+
+
+def _by_seed(rows: Sequence[Mapping], measure: str, filters: Mapping) -> tuple[tuple, np.ndarray]:
+    """The seeds and the values of ``measure`` of the rows that match ``filters``, ordered by seed."""
+    chosen = sorted((row["seed"], row[measure]) for row in rows if all(row[k] == v for k, v in filters.items()))
+    if not chosen:
+        raise ValueError(f"no rows match {filters}")
+    seeds = tuple(seed for seed, _ in chosen)
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"several rows per seed match {filters}: give the variant and readout")
+    return seeds, np.array([value for _, value in chosen], dtype=np.float64)
+
+
+def _columns(measures) -> dict:
+    return dict(measures) if isinstance(measures, Mapping) else {m: m for m in measures}
+
+
+def _table(lines: list[list[str]], labels: list[str], header: list[str], gap: int = 3) -> str:
+    """Right-aligned columns under their header, labels left-aligned."""
+    widths = [max(len(h), *(len(line[j]) for line in lines)) for j, h in enumerate(header)]
+    first, sep = max(len(label) for label in labels), " " * gap
+    out = [" " * first + "".join(f"{sep}{h:>{w}}" for h, w in zip(header, widths, strict=True))]
+    for label, line in zip(labels, lines, strict=True):
+        out.append(f"{label:<{first}}" + "".join(f"{sep}{c:>{w}}" for c, w in zip(line, widths, strict=True)))
+    return "\n".join(out)
+
+
+def spread_table(rows: Sequence[Mapping], variants, measures, *, digits: int = 3, **where) -> str:
+    """Benchmark rows as a table of mean ± standard deviation over seeds: one line per variant, one column per measure.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Rows of a benchmark CSV (:func:`read_results`): ``task``, ``variant``,
+        ``readout``, ``seed`` and one column per measure.
+    variants : list of str, or dict
+        Variant names, or ``{label: side}`` where a side is a variant name, a
+        ``(variant, readout)`` pair or a dict of row filters.
+    measures : list of str, or dict
+        Measure names, or ``{label: column}`` where a column is a measure name,
+        a ``(task, measure)`` pair, a ``(task, measure, readout)`` triple or a
+        dict of row filters with a ``measure``;
+        ``linkage="ward"`` (or another non-average linkage) in a column or side
+        appends it to the readout, as the benchmarks name readouts
+        (``"hellinger"``: average linkage, ``"hellinger ward"``: Ward).
+    **where
+        Filters of every cell (e.g. ``task="tiles", readout="hellinger"``);
+        a column's filters override them and a side's override both.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> rows = [{"task": "t", "variant": v, "readout": "r", "seed": s, "map": m}
+    ...         for v, ms in [("a", [0.5, 0.6, 0.7]), ("b", [0.4, 0.5, 0.5])] for s, m in enumerate(ms)]
+    >>> print(spread_table(rows, ["a", "b"], {"mAP": "map"}, task="t", readout="r"))
+                  mAP
+    a   0.600 ± 0.100
+    b   0.467 ± 0.058
+    """
+    variants = {v: v for v in variants} if not isinstance(variants, Mapping) else dict(variants)
+    columns = _columns(measures)
+    lines = []
+    for side in variants.values():
+        cells = []
+        for column in columns.values():
+            mean, sd = spread(_by_seed(rows, *_filters(where, column, side))[1])
+            cells.append(f"{mean:.{digits}f} ± {sd:.{digits}f}")
+        lines.append(cells)
+    return _table(lines, list(variants), list(columns))
+
+
+def format_p(p: float) -> str:
+    """A p-value as printed in the tables: ``"< 0.001"``, three decimals, or ``"n/a"`` (all differences equal)."""
+    return "n/a" if not np.isfinite(p) else "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def paired_table(rows: Sequence[Mapping], pairs, measures, *, digits: int = 3, **where) -> str:
+    """Paired comparisons of benchmark rows over seeds: one line per pair ``a - b``, one column per measure.
+
+    Each cell is :func:`paired` on the two sides' per-seed values: the mean of
+    the per-seed differences ± their standard deviation, on how many seeds
+    ``a`` is ahead (``wins/n``), and the two-sided paired *t*-test's p-value
+    (:func:`format_p`). The two sides must have been run on the same seeds.
+
+    Parameters
+    ----------
+    rows : list of dict
+        As for :func:`spread_table`.
+    pairs : dict
+        ``{label: (a, b)}``; each side a variant name, a ``(variant, readout)``
+        pair or a dict of row filters; or a list of ``(a, b)`` pairs of variant
+        names, labelled ``"a - b"``.
+    measures, digits, **where
+        As for :func:`spread_table`.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        When no row matches a cell, or the two sides have different seeds.
+
+    Examples
+    --------
+    >>> rows = [{"task": "t", "variant": v, "readout": "r", "seed": s, "map": m}
+    ...         for v, ms in [("a", [0.5, 0.6, 0.7]), ("b", [0.4, 0.5, 0.5])] for s, m in enumerate(ms)]
+    >>> print(paired_table(rows, [("a", "b")], {"mAP": "map"}, task="t", readout="r"))
+                                     mAP
+    a - b   +0.133 ± 0.058 3/3 p = 0.057
+    """
+    if not isinstance(pairs, Mapping):
+        pairs = {f"{a} - {b}": (a, b) for a, b in pairs}
+    columns = _columns(measures)
+    lines = []
+    for a, b in pairs.values():
+        cells = []
+        for column in columns.values():
+            seeds_a, first = _by_seed(rows, *_filters(where, column, a))
+            seeds_b, second = _by_seed(rows, *_filters(where, column, b))
+            if seeds_a != seeds_b:
+                raise ValueError(f"{a} has seeds {seeds_a} but {b} has {seeds_b}: they cannot be paired")
+            r = paired(first, second)
+            p = format_p(r["t_p"])
+            p = p if p.startswith("<") or p == "n/a" else f"= {p}"
+            cells.append(f"{r['diff']:+.{digits}f} ± {r['sd']:.{digits}f} {r['wins']}/{r['n']} p {p}")
+        lines.append(cells)
+    return _table(lines, list(pairs), list(columns))
