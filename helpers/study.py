@@ -4,7 +4,7 @@
 :func:`describe_labelled` describes every photo with several descriptors in one
 pass, one file at a time (memory holds one photo and the descriptor rows),
 :func:`score_rows` scores them seed by seed in the rows that
-:func:`helpers.evaluation.spread_table` and :func:`~helpers.evaluation.paired_table`
+:func:`helpers.tables.spread_table` and :func:`~helpers.tables.paired_table`
 print, and :func:`verdict` says in words what a paired comparison shows.
 :func:`write_labelled_folder` makes a small labelled folder from the bundled
 images, to try it on.
@@ -245,7 +245,7 @@ def score_rows(
             from .descriptors import normalize_hists
 
             X = normalize_hists(X, norm)
-        accuracy = ev.cv_accuracy(X, labels, folds=folds, seed=seed)
+        accuracy = ev.cv_accuracy(X, labels, n_folds=folds, seed=seed)
     readout = " ".join(str(part) for part in (norm or "raw", metric, method))
     return {
         "task": "study",
@@ -269,12 +269,12 @@ def verdict(a, b, name_a: str, name_b: str, measure: str, *, digits: int = 3) ->
     >>> verdict([0.5, 0.5], [0.5, 0.5], "a", "b", "mAP")
     'a and b tie on mAP on every seed.'
     """
-    from . import evaluation as ev
+    from . import tables
 
-    r = ev.paired(a, b)
+    r = tables.paired(a, b)
     if not np.any(np.asarray(a, dtype=float) - np.asarray(b, dtype=float)):
         return f"{name_a} and {name_b} tie on {measure} on every seed."
-    p = ev.format_p(r["t_p"])
+    p = tables.format_p(r["t_p"])
     p = "" if p == "n/a" else f"; paired t-test p {p}" if p.startswith("<") else f"; paired t-test p = {p}"
     diff = f"{r['diff']:+.{digits}f} {measure} on average"
     n, wins, losses = r["n"], r["wins"], int(np.sum(np.asarray(a, float) < np.asarray(b, float)))

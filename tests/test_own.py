@@ -61,6 +61,7 @@ def test_a_failed_run_leaves_no_page_of_other_results(tmp_path, build, capsys):
 
 
 def test_study_publishes_notebook_13_and_its_csv_on_a_labelled_folder(tmp_path, build, capsys):
+    import helpers
     from helpers import evaluation as ev
     from helpers import study
 
@@ -71,7 +72,7 @@ def test_study_publishes_notebook_13_and_its_csv_on_a_labelled_folder(tmp_path, 
     out = capsys.readouterr().out
     assert "not used: loose.jpg: in the top folder, so it has no label" in out
     assert "On these photos, the best descriptor" in out
-    rows = ev.read_results(build / "study" / own.STUDY_CSV)
+    rows = helpers.tables.read_csv(build / "study" / own.STUDY_CSV)
     assert len(rows) == 4 * len(ev.SEEDS) and {r["variant"] for r in rows} >= {"lecture's recipe", "best descriptor"}
     assert all(0 <= r["p@5"] <= 1 for r in rows)
     assert (build / "study" / "13-your-own-study.html").exists()
