@@ -46,17 +46,53 @@ def test_own_publishes_notebook_12_on_a_folder(tmp_path, build, capsys):
     assert not list((build / "own").glob(".run-*"))  # the temporary run folder is gone
 
 
+def test_own_on_an_awkward_library_names_every_skipped_file_and_keeps_photos_apart(tmp_path, build, capsys):
+    import os
+    import re
+
+    import numpy as np
+    from PIL import Image
+
+    photos = tmp_path / "Pictures"
+    rng = np.random.default_rng(0)
+    names = ["IMG_20240714_183512.jpg", "IMG_20240714_183547.jpg", "trip/IMG_20240714_183512.jpg", "trip/a.png"]
+    for name in names:
+        (photos / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)).save(photos / name)
+    Image.fromarray(np.zeros((6, 6, 3), np.uint8)).save(photos / "thumb.png")
+    (photos / "empty.jpg").write_bytes(b"")
+    whole = (photos / "IMG_20240714_183547.jpg").read_bytes()
+    (photos / "truncated.jpg").write_bytes(whole[: len(whole) // 3])
+    (photos / "fake.png").write_text("text")
+    os.symlink(photos / "IMG_20240714_183512.jpg", photos / "link.jpg")
+    assert own.main(["own", str(photos), "K=16", "n_clusters=2"]) == 0
+    out = capsys.readouterr().out
+    assert f"4 photos from 2 folders of {photos}" in out
+    for skipped in ("thumb.png", "empty.jpg", "truncated.jpg", "fake.png", "link.jpg"):
+        assert re.search(rf"^  {re.escape(skipped)} +\S", out, re.M), skipped  # one line each, with its reason
+    captions = re.search(r"captions shortened: (.*)", printed(build / "own" / "12-your-own-photos.ipynb")).group(1)
+    short = [pair.split(" = ")[0] for pair in captions.split("; ")]
+    assert len(short) == 3 and len(set(short)) == 3  # the three long names, each caption different
+    page = (build / "own" / "12-your-own-photos.html").read_text(encoding="utf-8")
+    assert "describing:" not in page and "loading:" not in page  # progress bars stay in the terminal
+
+
 def test_a_failed_run_leaves_no_page_of_other_results(tmp_path, build, capsys):
-    empty = tmp_path / "nothing-usable"
-    empty.mkdir()
-    (empty / "a.jpg").write_bytes(b"")
-    (empty / "b.png").write_bytes(b"text, not an image")
+    import numpy as np
+    from PIL import Image
+
+    nothing = tmp_path / "nothing-usable"
+    nothing.mkdir()
+    (nothing / "a.jpg").write_bytes(b"")
+    (nothing / "b.png").write_bytes(b"text, not an image")
+    Image.fromarray(np.zeros((6, 6, 3), np.uint8)).save(nothing / "c.png")
     stale = build / "own" / "12-your-own-photos.html"
     stale.parent.mkdir(parents=True)
     stale.write_text("results of an earlier run")
-    assert own.main(["own", str(empty)]) == 1
+    assert own.main(["own", str(nothing)]) == 1
     out = capsys.readouterr().out
-    assert "notebook 12 stopped on" in out and "nothing was published" in out
+    assert "notebook 12 stopped on" in out and "ValueError: none of the 3 image files" in out
+    assert "  c.png: 6 x 6 pixels, too small for one 8 x 8 patch" in out and "nothing was published" in out
     assert not stale.exists() and not (build / "own" / "12-your-own-photos.ipynb").exists()
 
 

@@ -66,10 +66,20 @@ def parse(command: str, argv: list[str]) -> dict | str:
 
 
 def failure(err: Exception) -> str:
-    """One line: the exception the notebook stopped on, without the traceback."""
+    """The exception the notebook stopped on, without the traceback: its first line says why, the others list files."""
     ename, evalue = getattr(err, "ename", type(err).__name__), getattr(err, "evalue", str(err))
     lines = [line for line in str(evalue).splitlines() if line.strip()] or [""]
-    return f"{ename}: {lines[0]}" + (f" (and {len(lines) - 1} more lines on the page)" if len(lines) > 1 else "")
+    return "\n".join([f"{ename}: {lines[0]}", *(f"  {line}" for line in lines[1:])])
+
+
+def without_progress_bars(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Drop the progress bars (stderr text with carriage returns): they served the terminal, not the page."""
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [
+                o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr" and "\r" in o.text)
+            ]
+    return nb
 
 
 def run(command: str, argv: list[str]) -> int:
@@ -113,7 +123,7 @@ def run(command: str, argv: list[str]) -> int:
             print(f"\nnotebook {name[:2]} stopped on {values['folder']}: {failure(err)}")
             print(f"nothing was published in {target}; fix the cause above and run the command again")
             return 1
-        executed = clean(nbformat.from_dict(executed), name)
+        executed = without_progress_bars(clean(nbformat.from_dict(executed), name))
         nbformat.write(executed, target / name)
         (target / f"{stem}.html").write_text(NAV.sub("", page(executed, stem), count=1), encoding="utf-8")
         if command == "study":
