@@ -123,3 +123,13 @@ def test_study_on_a_folder_without_labels_says_how_to_lay_it_out(tmp_path, build
     out = capsys.readouterr().out
     assert "ValueError:" in out and "needs at least 2 subfolders (one per label)" in out
     assert not (build / "study" / own.STUDY_CSV).exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "variable"), [("12-your-own-photos", "psnr_by_k"), ("13-your-own-study", "most_accurate")]
+)
+def test_self_check_tells_a_student_with_the_empty_stub_what_to_do(name, variable):
+    nb = nbformat.read(own.NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    (check,) = [c for c in nb.cells if "selfcheck" in c.metadata.get("tags", [])]
+    with pytest.raises(AssertionError, match=f"define `{variable}` in the cell above first"):
+        exec(check.source, {})  # the handout's stub leaves the variable undefined
