@@ -10,17 +10,21 @@ decodes codes back into pixels, and turns each image into one descriptor row
 
 from __future__ import annotations
 
+import numbers
 import zlib
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils.validation import check_is_fitted
 
 from .extraction import (
     NORMS,
     ZCA,
     _check_size,
+    _gray,
     corner_positions,
     grid_positions,
     patches_at,
@@ -31,6 +35,7 @@ from .images import ImageReadError, as_rgb
 
 __all__ = [
     "ENCODINGS",
+    "READOUTS",
     "SAMPLINGS",
     "VLAD_NORMS",
     "PatchCodebook",
@@ -47,6 +52,18 @@ ENCODINGS = ("hard", "triangle", "vlad")
 SAMPLINGS = ("grid", "corners", "grid+corners", "random", "random-as-corners")
 #: How ``encoding="vlad"`` normalises each cell's residual sums before the final L2 normalisation.
 VLAD_NORMS = ("l2", "power", "intra", "power+intra")
+#: The parameters that only say how :meth:`PatchCodebook.transform` reads a fitted codebook; any other changes the fit.
+READOUTS = ("encoding", "vlad_norm", "pyramid")
+
+
+def _same(a, b) -> bool:
+    """Whether two parameter values are equal (estimators by their parameters)."""
+    if isinstance(a, BaseEstimator) or isinstance(b, BaseEstimator):
+        return type(a) is type(b) and a.get_params() == b.get_params()
+    try:
+        return a is b or bool(a == b)
+    except ValueError:  # arrays
+        return np.array_equal(a, b)
 
 
 def _check_images(X) -> list[tuple[str, np.ndarray]]:
@@ -74,7 +91,7 @@ def _level_weights(pyramid: tuple[int, ...]) -> np.ndarray:
     return np.where(levels == 0, 2.0**-top, 2.0 ** (levels - top - 1)) if len(pyramid) > 1 else np.ones(1)
 
 
-class PatchCodebook(TransformerMixin, BaseEstimator):
+class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """A k-means codebook of image patches, and the descriptors it gives images.
 
     ``fit`` draws ``n_patches`` patches (every patch of every image equally
@@ -140,7 +157,7 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
     batch_size, max_iter : int
         Of :class:`~sklearn.cluster.MiniBatchKMeans` (one k-means++ start).
     random_state : int, RandomState or None
-        Seeds the patch sample and the k-means.
+        Seeds the patch sample, the k-means and the random positions.
 
     Attributes
     ----------
@@ -148,6 +165,15 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
         The fitted k-means (the lecture's ``km``); ``kmeans_.cluster_centers_``
         are the code vectors, in the units of the normalised (whitened) patches.
     whitener_ : ZCA or None
+    fitted_params_ : dict
+        The parameters of the last ``fit`` (or first ``partial_fit``). After
+        ``set_params`` changes any but :data:`READOUTS`, every method that
+        uses the fit raises :class:`~sklearn.exceptions.NotFittedError`.
+    random_state_ : RandomState
+        The stream the next :meth:`partial_fit` draws its patches from; ``fit`` restarts it.
+    position_seed_ : int
+        Seeds the random positions (with each image's own pixels): ``random_state``
+        if it is an integer, else drawn from it.
     n_features_out_ : int
         Length of a descriptor row.
 
@@ -196,6 +222,12 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
         self.max_iter = max_iter
         self.random_state = random_state
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False  # a sequence of images, not rows of numbers
+        tags.input_tags.positive_only = True  # pixel values in [0, 1]
+        return tags
+
     def _check_params(self) -> None:
         _check_size(self.patch_size, self.step or 1)
         for label, value, choices in (
@@ -234,7 +266,7 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
                 weakest = 1e-4 if self.n_points is None else 0
                 positions.append(corner_positions(im, r, threshold=weakest, max_corners=self.n_points))
             if self.sampling.startswith("random"):
-                seed = [self.random_state if isinstance(self.random_state, int) else 0, zlib.crc32(im.tobytes())]
+                seed = [self.position_seed_, zlib.crc32(im.tobytes())]
                 n = min(self.n_points, max(im.shape[0] - r + 1, 0) * max(im.shape[1] - r + 1, 0))
                 if self.sampling == "random-as-corners":
                     n = len(corner_positions(im, r, threshold=0, max_corners=self.n_points))
@@ -258,7 +290,7 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
         rows : ndarray, shape (n, d), float64
             The patches, normalised and whitened as the codebook's were.
         """
-        check_is_fitted(self, "kmeans_")
+        self._check_fitted()
         image = as_rgb(image)
         centres, rows = [], []
         for im, positions, s in self._views(image):
@@ -266,8 +298,23 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
             rows.append(self._rows(im, positions))
         return np.concatenate(centres), np.concatenate(rows)
 
-    def _sample(self, images: list[tuple[str, np.ndarray]], rng) -> np.ndarray:
-        views = [view for _, image in images for view in self._views(image)]
+    def sample(self, X, random_state=None) -> np.ndarray:
+        """The normalised patches ``fit`` draws from images ``X``: ``n_patches``, every one equally likely.
+
+        Parameters
+        ----------
+        X : sequence of images
+        random_state : int, RandomState or None
+            Default: the codebook's own stream, :attr:`random_state_`.
+
+        Returns
+        -------
+        ndarray, shape (n_patches, d), float64
+            Not whitened (``whitener_.transform`` does that).
+        """
+        check_is_fitted(self, "position_seed_")
+        rng = self.random_state_ if random_state is None else random_state
+        views = [view for _, image in _check_images(X) for view in self._views(image)]
         p = sample_patches(
             [im for im, _, _ in views],
             self.n_patches,
@@ -281,11 +328,31 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
 
     # ---- fitting ---------------------------------------------------------------------------------------
 
+    def _start(self) -> None:
+        """Check the parameters and record them; restart the random stream."""
+        self._check_params()
+        self.fitted_params_ = {k: clone(v) if isinstance(v, BaseEstimator) else v for k, v in self.get_params().items()}
+        self.random_state_ = check_random_state(self.random_state)
+        if isinstance(self.random_state, numbers.Integral):
+            self.position_seed_ = int(self.random_state)
+        else:
+            self.position_seed_ = int(self.random_state_.randint(2**31 - 1))
+        self.whitener_ = None
+
+    def _check_fitted(self) -> None:
+        check_is_fitted(self, "kmeans_")
+        changed = [
+            k for k, v in self.get_params().items() if k not in READOUTS and not _same(v, self.fitted_params_[k])
+        ]
+        if changed:
+            raise NotFittedError(
+                f"{', '.join(changed)} changed since this PatchCodebook was fitted: fit it again (or set them back)"
+            )
+
     def fit(self, X, y=None):
         """Fit the codebook to the patches of a sequence of images ``X``; ``y`` is ignored."""
-        self._check_params()
-        self.whitener_ = None
-        rows = self._sample(_check_images(X), self.random_state)
+        self._start()
+        rows = self.sample(X)
         if len(rows) < self.n_codes:
             raise ValueError(
                 f"cannot fit {self.n_codes} code vectors to {len(rows)} patches: choose n_codes = "
@@ -304,15 +371,13 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
         code vectors (and fits the whitening, if any, on them); memory holds
         one batch. ``n_patches`` patches are drawn from each batch.
         """
-        from sklearn.utils import check_random_state
-
-        if not hasattr(self, "kmeans_"):
-            self._check_params()
-            self.whitener_ = None
-        if not hasattr(self, "_rng"):  # one stream of random draws across the calls
-            self._rng = check_random_state(self.random_state)
-        rows = self._sample(_check_images(X), self._rng)
-        if not hasattr(self, "kmeans_"):
+        first = not hasattr(self, "kmeans_")
+        if first:
+            self._start()
+        else:
+            self._check_fitted()
+        rows = self.sample(X)
+        if first:
             if len(rows) < self.n_codes:
                 raise ValueError(
                     f"the first batch gives {len(rows)} patches, fewer than n_codes = {self.n_codes}: use larger "
@@ -327,8 +392,6 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
         return self
 
     def _whitener(self) -> ZCA:
-        from sklearn.base import clone
-
         return clone(self.whiten) if isinstance(self.whiten, ZCA) else ZCA(eps=self.whiten)
 
     def _kmeans(self):
@@ -342,35 +405,47 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
             random_state=self.random_state,
         )
 
-    def _nearest(self, rows: np.ndarray) -> np.ndarray:
-        """Index of each row's nearest code vector, as float64 arithmetic finds it, at float32 speed.
+    def nearest(self, rows) -> np.ndarray:
+        """The index of each row's nearest code vector, as float64 arithmetic finds it.
 
-        A float32 product ranks the codes (after moving the origin to the codes' mean, which keeps the
-        numbers small); the rows whose best two codes lie closer than that product's rounding error
-        (bounded from the norms) are ranked again in float64. Hand-written because it makes the histogram
-        step 1.4 to 2 times as fast as ``kmeans_.predict`` in float64 (``make bench``), with the same codes.
+        A float32 product ranks the codes, with the origin moved to the codes'
+        mean to keep the numbers small; rows whose best two codes are closer than
+        that product's rounding error (bounded from the norms) are ranked again
+        in float64. So the codes do not depend on the BLAS kernel, at the speed
+        of float32 (``make bench`` compares it with the bare float32 product).
+
+        Parameters
+        ----------
+        rows : array_like, shape (n, d)
+            Patches as :meth:`extract` gives them (normalised and whitened).
+
+        Returns
+        -------
+        ndarray, shape (n,), int
         """
-        from sklearn.utils import gen_batches
-
-        origin = self.kmeans_.cluster_centers_.mean(axis=0)
-        centres = self.kmeans_.cluster_centers_ - origin
-        squares = np.einsum("kd,kd->k", centres, centres)
-        minus_2c, minus_2c32, squares32 = (
-            -2 * centres.T,
-            (-2 * centres.T).astype(np.float32),
-            squares.astype(np.float32),
-        )
-        u, n, largest = np.finfo(np.float32).eps / 2, 2 * centres.shape[1] + 6, np.sqrt(squares.max())
+        self._check_fitted()
+        centres = self.kmeans_.cluster_centers_
+        rows = np.asarray(rows, dtype=np.float64).reshape(-1, centres.shape[1])
+        origin = centres.mean(axis=0)
+        c = centres - origin
+        squares = np.einsum("kd,kd->k", c, c)
+        # one product gives |c|^2 - 2 x.c: x gets a column of ones, the codes a row of their squared norms
+        weights32 = np.vstack([-2 * c.T, squares]).astype(np.float32)
+        u, largest = np.finfo(np.float32).eps / 2, np.sqrt(squares.max())
+        slack = 4 * u * (2 * c.shape[1] + 8) * largest  # twice the bound per distance, x 2 for safety
+        minus_2c = -2 * c.T
         codes = np.empty(len(rows), dtype=np.intp)
-        for batch in gen_batches(len(rows), 1024):
+        x32 = np.ones((min(len(rows), 256), c.shape[1] + 1), dtype=np.float32)
+        for batch in gen_batches(len(rows), 256):
             x = rows[batch] - origin
-            d = x.astype(np.float32) @ minus_2c32
-            d += squares32
-            best, every = d.argmin(axis=1), np.arange(len(x))
+            n = len(x)
+            x32[:n, :-1] = x
+            d = x32[:n] @ weights32
+            best = d.argmin(axis=1)
+            every = np.arange(n)
             first = d[every, best]
             d[every, best] = np.inf
-            # a float32 distance is within u (n |x| L + 2 L^2) of the exact one: twice that per pair, x 2 for safety
-            unsure = d.min(axis=1) - first <= 4 * u * (n * np.linalg.norm(x, axis=1) * largest + 2 * largest**2)
+            unsure = d.min(axis=1) - first <= slack * (np.sqrt(np.einsum("nd,nd->n", x, x)) + largest)
             if unsure.any():
                 best[unsure] = (x[unsure] @ minus_2c + squares).argmin(axis=1)
             codes[batch] = best
@@ -378,10 +453,14 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
 
     @property
     def n_features_out_(self) -> int:
-        check_is_fitted(self, "kmeans_")
+        self._check_fitted()
         cells = sum(g * g for g in self.pyramid)
-        per_cell = self.kmeans_.cluster_centers_.size if self.encoding == "vlad" else self.n_codes
+        per_cell = self.kmeans_.cluster_centers_.size if self.encoding == "vlad" else self.kmeans_.n_clusters
         return cells * per_cell
+
+    @property
+    def _n_features_out(self) -> int:  # for get_feature_names_out (patchcodebook0, patchcodebook1, ...)
+        return self.n_features_out_
 
     # ---- descriptors -----------------------------------------------------------------------------------
 
@@ -397,19 +476,18 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
         ValueError
             Naming the image, if one has no patch (smaller than the patch size).
         """
-        check_is_fitted(self, "kmeans_")
+        self._check_fitted()
         return np.vstack([self._describe(image, name) for name, image in _check_images(X)])
 
     def _describe(self, image: np.ndarray, name: str) -> np.ndarray:
-        from sklearn.utils import gen_batches
-
         centres, rows = self.extract(image)
         h, w = image.shape[:2]
         if len(rows) == 0:
             raise ImageReadError(
                 f"{name}: {h} x {w} pixels has no {self.patch_size} x {self.patch_size} patch to describe"
             )
-        km, k = self.kmeans_, self.n_codes
+        km = self.kmeans_
+        k = km.n_clusters
         cells = [np.minimum((centres * g // [h, w]).astype(int), g - 1) @ [g, 1] for g in self.pyramid]
         if self.encoding == "triangle":  # distances to all K codes, a few thousand patches at a time
             pooled = [np.zeros((g * g, k)) for g in self.pyramid]
@@ -419,7 +497,7 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
                 for out, cell in zip(pooled, cells, strict=True):
                     np.add.at(out, cell[batch], f)
         else:
-            codes = self._nearest(rows)
+            codes = self.nearest(rows)
             if self.encoding == "hard":
                 pooled = [
                     np.bincount(cell * k + codes, minlength=g * g * k).reshape(g * g, k)
@@ -450,9 +528,9 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
         -------
         ndarray, shape (ceil(H / r), ceil(W / r)), int
         """
-        check_is_fitted(self, "kmeans_")
+        self._check_fitted()
         padded = _pad_to_blocks(as_rgb(image), self.patch_size)
-        codes = self._nearest(self._rows(padded, grid_positions(padded.shape, self.patch_size, self.patch_size)))
+        codes = self.nearest(self._rows(padded, grid_positions(padded.shape, self.patch_size, self.patch_size)))
         return codes.reshape(padded.shape[0] // self.patch_size, -1)
 
     def decode(self, codes, shape: tuple[int, ...] | None = None, means=None) -> np.ndarray:
@@ -471,12 +549,10 @@ class PatchCodebook(TransformerMixin, BaseEstimator):
         ndarray, shape (H, W), or (H, W, 3) with ``colour``; in the units of the
         normalised patches
         """
-        check_is_fitted(self, "kmeans_")
-        codes = np.asarray(codes)
-        if codes.ndim != 2 or codes.size and (codes.min() < 0 or codes.max() >= self.n_codes):
-            raise ValueError(
-                f"codes must be a 2-D array of integers in 0 .. {self.n_codes - 1}, got shape {codes.shape}"
-            )
+        self._check_fitted()
+        codes, k = np.asarray(codes), self.kmeans_.n_clusters
+        if codes.ndim != 2 or codes.size and (codes.min() < 0 or codes.max() >= k):
+            raise ValueError(f"codes must be a 2-D array of integers in 0 .. {k - 1}, got shape {codes.shape}")
         r, (nby, nbx) = self.patch_size, codes.shape
         blocks = self.kmeans_.cluster_centers_[codes].reshape(nby, nbx, r, r, -1)
         if means is not None:
@@ -518,9 +594,9 @@ def block_means(image, r: int = 8) -> np.ndarray:
     >>> block_means(np.full((10, 16), 0.5), r=8).tolist()
     [[0.5, 0.5], [0.5, 0.5]]
     """
-    padded = _pad_to_blocks(as_rgb(image), r)
-    means = patches_at(padded, grid_positions(padded.shape, r, r), r).mean(axis=(1, 2))
-    return means.reshape(padded.shape[0] // r, -1)
+    from skimage.measure import block_reduce
+
+    return block_reduce(_gray(_pad_to_blocks(as_rgb(image), r)), (r, r), np.mean)
 
 
 def fitting_k(n_patches: int) -> int:

@@ -1,5 +1,8 @@
 """The patch-codebook (VQ) image coder of notebook 07, which writes every bit its decoder needs.
 
+The entropy coding is constriction's range coder with adaptive frequencies;
+written here is only the book-keeping of the VQ coder.
+
 Machinery of notebook 07; not needed to follow the series.
 """
 
@@ -8,141 +11,78 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 
+import constriction
 import numpy as np
 
 from .compression import _to_uint8, gray8
 
-__all__ = ["AdaptiveModel", "ArithmeticDecoder", "ArithmeticEncoder", "PatchCoder", "med_predict"]
+__all__ = ["INCREMENT", "PatchCoder", "decode_adaptive", "encode_adaptive", "med_predict"]
 
-# ---- the arithmetic coder ----------------------------------------------------------------------------------------
+# ---- adaptive range coding (constriction) ----------------------------------------------------------------------
 
-_BITS = 32
-_TOP, _HALF, _QUARTER = (1 << _BITS) - 1, 1 << (_BITS - 1), 1 << (_BITS - 2)
-
-
-class AdaptiveModel:
-    """Symbol frequencies the encoder and the decoder both know, updated after each symbol.
-
-    Symbol ``s`` has probability ``counts[s] / counts.sum()``. The counts start
-    at ``prior`` (e.g. frequencies on training images) and grow by
-    ``increment`` each time a symbol is coded, so the model learns the
-    image's own frequencies as it goes.
-
-    Parameters
-    ----------
-    prior : array_like of int, shape (n_symbols,)
-        Starting counts, each >= 1.
-    increment : int
-        Added to a symbol's count after it is coded.
-    """
-
-    def __init__(self, prior, increment: int = 16):
-        self.counts = np.array(prior, dtype=np.int64)
-        if self.counts.ndim != 1 or not len(self.counts) or self.counts.min() < 1:
-            raise ValueError(f"prior must be a 1-D array of counts >= 1, got shape {self.counts.shape}")
-        self.increment = int(increment)
-        self.total = int(self.counts.sum())
-
-    def _update(self, symbol: int) -> None:
-        self.counts[symbol] += self.increment
-        self.total += self.increment
-        if self.total >= _QUARTER:
-            raise OverflowError("too many symbols for one model")
+#: Added to a symbol's count after it is coded, so the models learn each image's own frequencies.
+INCREMENT = 16
 
 
-class ArithmeticEncoder:
-    """Arithmetic coder with 32-bit integer arithmetic (Witten, Neal & Cleary 1987); :meth:`finish` gives the bytes.
+def _categorical():
+    import constriction
+
+    return constriction.stream.model.Categorical(perfect=False)
+
+
+def encode_adaptive(encoder, symbols, prior, increment: int = INCREMENT) -> None:
+    """Append ``symbols`` to a :class:`constriction.stream.queue.RangeEncoder`, each with the adaptive frequencies.
+
+    Symbol ``s`` has probability ``counts[s] / counts.sum()``: the counts start
+    at ``prior`` (frequencies on training images, each >= 1) and grow by
+    ``increment`` each time a symbol is coded; :func:`decode_adaptive` mirrors it.
 
     Examples
     --------
-    >>> encoder = ArithmeticEncoder()
-    >>> encoder.encode([0, 0, 1, 0], AdaptiveModel([1, 1]))
-    >>> data = encoder.finish()
-    >>> ArithmeticDecoder(data).decode(4, AdaptiveModel([1, 1])).tolist()
+    >>> import constriction
+    >>> encoder = constriction.stream.queue.RangeEncoder()
+    >>> encode_adaptive(encoder, [0, 0, 1, 0], [1, 1])
+    >>> decoder = constriction.stream.queue.RangeDecoder(encoder.get_compressed())
+    >>> decode_adaptive(decoder, 4, [1, 1]).tolist()
     [0, 0, 1, 0]
     """
-
-    def __init__(self):
-        self.low, self.high, self.pending, self.bits = 0, _TOP, 0, []
-
-    def _emit(self, bit: int) -> None:
-        self.bits.append(bit)
-        self.bits.extend([1 - bit] * self.pending)
-        self.pending = 0
-
-    def encode(self, symbols, model: AdaptiveModel) -> None:
-        """Code ``symbols`` (ints in 0 .. n_symbols - 1) one after the other, updating ``model``."""
-        symbols = np.asarray(symbols, dtype=np.int64).ravel()
-        if symbols.size and (symbols.min() < 0 or symbols.max() >= len(model.counts)):
-            raise ValueError(f"symbols must lie in 0 .. {len(model.counts) - 1}")
-        for s in symbols.tolist():
-            below = int(model.counts[:s].sum())
-            span = self.high - self.low + 1
-            self.high = self.low + span * (below + int(model.counts[s])) // model.total - 1
-            self.low += span * below // model.total
-            while True:
-                if self.high < _HALF:
-                    self._emit(0)
-                elif self.low >= _HALF:
-                    self._emit(1)
-                    self.low, self.high = self.low - _HALF, self.high - _HALF
-                elif self.low >= _QUARTER and self.high < _HALF + _QUARTER:
-                    self.pending += 1
-                    self.low, self.high = self.low - _QUARTER, self.high - _QUARTER
-                else:
-                    break
-                self.low, self.high = 2 * self.low, 2 * self.high + 1
-            model._update(s)
-
-    @property
-    def n_bits(self) -> int:
-        """Bits written so far, counting the pending ones whose value is not yet known."""
-        return len(self.bits) + self.pending
-
-    def finish(self) -> bytes:
-        """Two more bits fix a value inside the final interval; padded with 0 bits to whole bytes."""
-        self.pending += 1
-        self._emit(0 if self.low < _QUARTER else 1)
-        return np.packbits(np.array(self.bits, dtype=np.uint8)).tobytes()
+    counts = _prior(prior)
+    symbols = np.asarray(symbols, dtype=np.int64).ravel()
+    if symbols.size and (symbols.min() < 0 or symbols.max() >= len(counts)):
+        raise ValueError(f"symbols must lie in 0 .. {len(counts) - 1}")
+    for start in range(0, len(symbols), 512):  # the counts before each symbol, 512 symbols at a time
+        s = symbols[start : start + 512]
+        seen = np.zeros((len(s), len(counts)), dtype=np.int64)
+        seen[np.arange(len(s)), s] = increment
+        before = counts + np.cumsum(seen, axis=0) - seen
+        encoder.encode(s.astype(np.int32), _categorical(), before / before.sum(axis=1, keepdims=True))
+        counts = before[-1] + seen[-1]
 
 
-class ArithmeticDecoder:
-    """Reads what :class:`ArithmeticEncoder` wrote, given the same models in the same order."""
+def decode_adaptive(decoder, n: int, prior, increment: int = INCREMENT) -> np.ndarray:
+    """The next ``n`` symbols of a constriction ``RangeDecoder``, as :func:`encode_adaptive` coded them."""
+    counts = _prior(prior)
+    out = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        out[i] = s = decoder.decode(_categorical(), (counts / counts.sum())[None])[0]
+        counts[s] += increment
+    return out
 
-    def __init__(self, data: bytes):
-        self.bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8)).tolist()
-        self.pos = _BITS
-        self.low, self.high = 0, _TOP
-        self.value = int.from_bytes(np.packbits(np.array((self.bits + [0] * _BITS)[:_BITS], np.uint8)).tobytes(), "big")
 
-    def _next(self) -> int:
-        self.pos += 1
-        return self.bits[self.pos - 1] if self.pos <= len(self.bits) else 0
+def _prior(prior) -> np.ndarray:
+    counts = np.array(prior, dtype=np.int64)
+    if counts.ndim != 1 or not len(counts) or counts.min() < 1:
+        raise ValueError(f"prior must be a 1-D array of counts >= 1, got shape {counts.shape}")
+    return counts
 
-    def decode(self, n: int, model: AdaptiveModel) -> np.ndarray:
-        """The next ``n`` symbols, updating ``model`` as the encoder did."""
-        out = np.empty(n, dtype=np.int64)
-        for i in range(n):
-            span = self.high - self.low + 1
-            target = ((self.value - self.low + 1) * model.total - 1) // span
-            cumulative = np.cumsum(model.counts)
-            s = int(np.searchsorted(cumulative, target, side="right"))
-            below = int(cumulative[s]) - int(model.counts[s])
-            self.high = self.low + span * int(cumulative[s]) // model.total - 1
-            self.low += span * below // model.total
-            while True:
-                if self.high < _HALF:
-                    pass
-                elif self.low >= _HALF:
-                    self.low, self.high, self.value = self.low - _HALF, self.high - _HALF, self.value - _HALF
-                elif self.low >= _QUARTER and self.high < _HALF + _QUARTER:
-                    self.low, self.high, self.value = self.low - _QUARTER, self.high - _QUARTER, self.value - _QUARTER
-                else:
-                    break
-                self.low, self.high, self.value = 2 * self.low, 2 * self.high + 1, 2 * self.value + self._next()
-            model._update(s)
-            out[i] = s
-        return out
+
+def _to_bytes(words: np.ndarray) -> bytes:
+    """Big-endian bytes of the coder's 32-bit words, trailing zero bytes dropped (:func:`_from_bytes` restores them)."""
+    return words.astype(">u4").tobytes().rstrip(b"\0")
+
+
+def _from_bytes(data: bytes) -> np.ndarray:
+    return np.frombuffer(data + b"\0" * (-len(data) % 4), dtype=">u4").astype(np.uint32)
 
 
 # ---- the VQ coder ------------------------------------------------------------------------------------------------
@@ -191,13 +131,19 @@ def _med_reconstruct(residuals: np.ndarray) -> np.ndarray:
 
 def _blocks(image: np.ndarray, r: int) -> np.ndarray:
     """(nby, nbx, r * r) blocks of an image whose sides are multiples of r."""
-    h, w = image.shape
-    return image.reshape(h // r, r, w // r, r).transpose(0, 2, 1, 3).reshape(h // r, w // r, r * r)
+    from skimage.util import view_as_blocks
+
+    return view_as_blocks(image, (r, r)).reshape(image.shape[0] // r, image.shape[1] // r, r * r)
 
 
 def _unblock(blocks: np.ndarray, r: int) -> np.ndarray:
+    """The image of (nby, nbx, r * r) blocks: :func:`_blocks` undone."""
+    from skimage.util import view_as_blocks
+
     nby, nbx = blocks.shape[:2]
-    return blocks.reshape(nby, nbx, r, r).transpose(0, 2, 1, 3).reshape(nby * r, nbx * r)
+    image = np.empty((nby * r, nbx * r), dtype=blocks.dtype)
+    view_as_blocks(image, (r, r))[...] = blocks.reshape(nby, nbx, r, r)
+    return image
 
 
 def _surface(means: np.ndarray, r: int) -> np.ndarray:
@@ -228,7 +174,7 @@ class PatchCoder:
 
     1. its mean, quantised with step ``mean_step`` (in 8-bit levels),
        predicted from the decoded neighbouring means (:func:`med_predict`),
-       the prediction residual arithmetic-coded (``means="block"`` or
+       the prediction residual range-coded (``means="block"`` or
        ``"smooth"``; ``None`` codes raw blocks);
     2. the index of one of ``n_codes`` code vectors for what remains after
        subtracting the means: each block's mean (``"block"``: mean-removed VQ),
@@ -241,9 +187,9 @@ class PatchCoder:
     Indices are chosen as entropy-constrained VQ does (Chou, Lookabaugh & Gray,
     IEEE Trans. ASSP 37(1), 1989): the code minimising squared error + ``lam``
     x its code length in bits (``lam = 0``: the nearest code), which
-    trades PSNR for rate. All symbols go into one arithmetic-coded stream,
-    each kind with its own :class:`AdaptiveModel` started from its
-    frequencies on the training images. Code vectors come from
+    trades PSNR for rate. All symbols go into one stream of constriction's
+    range coder (:func:`encode_adaptive`), each kind with its own adaptive
+    frequencies, started from its frequencies on the training images. Code vectors come from
     :class:`~sklearn.cluster.MiniBatchKMeans` (``init_size`` 3 K, in float64,
     so that they do not depend on the BLAS kernel) on every block of the
     training images on a grid of step ``r/2`` (the means removed as above), in
@@ -287,8 +233,8 @@ class PatchCoder:
         these, or one table set per ``lam`` it accepts.
     stream_bits_ : dict
         Of the last :meth:`encode`: the bits of each part of the coded stream
-        (``"means"``, ``"codes"``, ``"codes2"``), within a few bits (the
-        coder settles some bits only later).
+        (``"means"``, ``"codes"``, ``"codes2"``), in whole 32-bit words of
+        the range coder, so each within 32 bits.
     """
 
     #: Bytes of the header that starts every byte string: height, width, mean step, stages, ``lam``.
@@ -473,29 +419,30 @@ class PatchCoder:
         r = self.r
         padded = np.pad(ref.astype(np.float64), ((0, -h % r), (0, -w % r)), mode="edge")
         tables = self._priors(lam, mean_step)
-        encoder, bits = ArithmeticEncoder(), {}
+        encoder, bits = constriction.stream.queue.RangeEncoder(), {}
         means, base, blocks = self._residual_blocks(padded, mean_step)
         if self.means:
             top = int(round(255 / mean_step))
             levels = np.round(means / mean_step).astype(np.int64)
-            encoder.encode(levels - med_predict(levels) + top, AdaptiveModel(tables["means"]))
-            bits["means"] = encoder.n_bits
+            encode_adaptive(encoder, levels - med_predict(levels) + top, tables["means"])
+            bits["means"] = encoder.num_bits()
         x = blocks.reshape(-1, r * r)
         codes = _nearest(
             x, self.codes_.astype(np.float64), lam * self._lengths(tables["codes"] / tables["codes"].sum())
         )
-        encoder.encode(codes, AdaptiveModel(tables["codes"]))
-        bits["codes"] = encoder.n_bits - sum(bits.values())
+        encode_adaptive(encoder, codes, tables["codes"])
+        bits["codes"] = encoder.num_bits() - sum(bits.values())
         decoded = self.codes_[codes].astype(np.float64)
         if self.codes2_ is not None:
             c2 = tables["codes2"]
             codes2 = _nearest(
                 _quarters(x - decoded, r), self.codes2_.astype(np.float64), lam * self._lengths(c2 / c2.sum())
             )
-            encoder.encode(codes2, AdaptiveModel(c2))
-            bits["codes2"] = encoder.n_bits - sum(bits.values())
+            encode_adaptive(encoder, codes2, c2)
+            bits["codes2"] = encoder.num_bits() - sum(bits.values())
             decoded += _unquarters(self.codes2_[codes2].astype(np.float64), r)
-        data = _HEADER.pack(h, w, mean_step, 2 if self.codes2_ is not None else 1, lam) + encoder.finish()
+        header = _HEADER.pack(h, w, mean_step, 2 if self.codes2_ is not None else 1, lam)
+        data = header + _to_bytes(encoder.get_compressed())
         self.stream_bits_ = bits
         image = base + _unblock(decoded.reshape(blocks.shape), r)
         return data, _to_uint8(image[:h, :w]).astype(np.float32) / np.float32(255)
@@ -525,16 +472,16 @@ class PatchCoder:
         r = self.r
         nby, nbx = -(-h // r), -(-w // r)
         tables = self._priors(lam, mean_step)
-        decoder = ArithmeticDecoder(data[_HEADER.size :])
+        decoder = constriction.stream.queue.RangeDecoder(_from_bytes(data[_HEADER.size :]))
         base = np.zeros((nby * r, nbx * r))
         if self.means:
             top = int(round(255 / mean_step))
-            levels = _med_reconstruct(decoder.decode(nby * nbx, AdaptiveModel(tables["means"])).reshape(nby, nbx) - top)
+            levels = _med_reconstruct(decode_adaptive(decoder, nby * nbx, tables["means"]).reshape(nby, nbx) - top)
             base = self._base(np.minimum(levels * mean_step, 255).astype(np.float64))
-        codes = decoder.decode(nby * nbx, AdaptiveModel(tables["codes"]))
+        codes = decode_adaptive(decoder, nby * nbx, tables["codes"])
         blocks = self.codes_[codes].astype(np.float64)
         if self.codes2_ is not None:
-            codes2 = decoder.decode(4 * nby * nbx, AdaptiveModel(tables["codes2"]))
+            codes2 = decode_adaptive(decoder, 4 * nby * nbx, tables["codes2"])
             blocks += _unquarters(self.codes2_[codes2].astype(np.float64), r)
         image = base + _unblock(blocks.reshape(nby, nbx, r * r), r)
         return _to_uint8(image[:h, :w]).astype(np.float32) / np.float32(255)

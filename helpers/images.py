@@ -228,12 +228,13 @@ def as_rgb(image, *, name: str = "image") -> np.ndarray:
         raise ImageReadError(
             f"{name}: a float image must lie in [0, 1], its maximum is {image.max():.4g}; divide by its scale"
         )
+    from skimage.color import rgba2rgb
+
     image = img_as_float(image).astype(np.float32, copy=False)
     channels = image.shape[2]
     colour = np.repeat(image[..., :1], 3, axis=2) if channels < 3 else image[..., :3]
     if channels in (2, 4):  # composite on white
-        alpha = image[..., -1:]
-        colour = colour * alpha + (1 - alpha)
+        colour = rgba2rgb(np.concatenate([colour, image[..., -1:]], axis=2), background=(1, 1, 1))
     return np.ascontiguousarray(colour, dtype=np.float32)
 
 

@@ -285,8 +285,6 @@ def code_statistics(
     """
     from sklearn.utils.validation import check_is_fitted
 
-    from .codebook import _check_images
-
     check_is_fitted(codebook, "kmeans_")
     root = Path(root).expanduser() if root is not None else None
     images, skipped = ImageList(), {}
@@ -299,10 +297,10 @@ def code_statistics(
     centres = codebook.kmeans_.cluster_centers_
     if not images:
         return CodeStatistics(np.empty((0, centres.shape[1])), np.empty(0), 0.0, skipped)
-    rows = codebook._sample(_check_images(images), np.random.RandomState(seed))
+    rows = codebook.sample(images, np.random.RandomState(seed))
     if codebook.whitener_ is not None and len(rows):
         rows = codebook.whitener_.transform(rows)
-    codes = codebook._nearest(rows)
+    codes = codebook.nearest(rows)
     counts = np.bincount(codes, minlength=len(centres))
     sums = np.zeros_like(centres)
     np.add.at(sums, codes, rows)

@@ -110,7 +110,13 @@ def test_codec_benchmark_reproduces_its_vq_rows(tmp_path):
     want = [
         r for r in stored if r["codec"] == "mean-removed VQ" and r["image"] == "text" and r["setting"] in (0.0003, 0.01)
     ]
-    assert len(want) == 2 and all(_same(a, b) for a, b in zip(rows, want, strict=True))
+    assert len(want) == len(rows) == 2
+    for new, old in zip(rows, want, strict=True):
+        # the CSV was written with the hand-written arithmetic coder; constriction's range coder writes whole
+        # 32-bit words, so a file may differ by a few bytes
+        assert old["bytes"] - 4 <= new["bytes"] <= old["bytes"] + 4, (old["bytes"], new["bytes"])
+        same = ("codec", "setting", "image", "table_bytes", "psnr", "ssim")
+        assert _same({k: new[k] for k in same}, {k: old[k] for k in same})
 
 
 # ---- streaming, memory and Dask (notebook 10): the scripts run in a process of their own -------------------------

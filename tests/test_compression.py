@@ -1,4 +1,4 @@
-"""helpers.compression: the anchors, the arithmetic coder, DPCM of block means, and the VQ coder's bytes."""
+"""helpers.compression and helpers.coder: the anchors, the range coding, DPCM of block means, the VQ coder's bytes."""
 
 import io
 from pathlib import Path
@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_gray8_rounds_to_8_bit_levels_once():
-    g = compression.gray8(np.array([[0.0, 0.1, 1.0]]))
-    assert (g * 255).round().astype(int).tolist() == [[0, 26, 255]]
+    g = compression.gray8(smooth_image(20, 30, seed=3))
+    levels = g.astype(np.float64) * 255
+    assert np.abs(levels - np.round(levels)).max() < 1e-4 and len(np.unique(np.round(levels))) > 20
     assert np.array_equal(compression.gray8(g), g)
 
 
@@ -61,33 +62,44 @@ def test_anchor_rejects_bad_settings():
         compression.anchor_roundtrip(np.zeros((8, 8)), "GIF", 1)
 
 
+def _range_coded(streams) -> bytes:
+    import constriction
+
+    encoder = constriction.stream.queue.RangeEncoder()
+    for symbols, prior, increment in streams:
+        vq.encode_adaptive(encoder, symbols, prior, increment)
+    return vq._to_bytes(encoder.get_compressed())
+
+
+def _range_decoded(data: bytes, streams) -> list[list[int]]:
+    import constriction
+
+    decoder = constriction.stream.queue.RangeDecoder(vq._from_bytes(data))
+    return [vq.decode_adaptive(decoder, n, prior, increment).tolist() for n, prior, increment in streams]
+
+
 @given(
     st.lists(st.integers(0, 5), min_size=0, max_size=300),
     st.lists(st.integers(1, 50), min_size=6, max_size=6),
     st.integers(1, 40),
 )
-def test_arithmetic_coder_round_trips_near_the_ideal_code_length(symbols, prior, increment):
-    encoder = vq.ArithmeticEncoder()
-    encoder.encode(symbols, vq.AdaptiveModel(prior, increment))
-    data = encoder.finish()
-    decoded = vq.ArithmeticDecoder(data).decode(len(symbols), vq.AdaptiveModel(prior, increment))
-    assert decoded.tolist() == symbols
+def test_adaptive_range_coding_round_trips_near_the_ideal_code_length(symbols, prior, increment):
+    data = _range_coded([(symbols, prior, increment)])
+    assert _range_decoded(data, [(len(symbols), prior, increment)]) == [symbols]
     counts, ideal = np.array(prior, dtype=float), 0.0  # -log2 of each symbol's probability under the adaptive model
     for s in symbols:
         ideal -= np.log2(counts[s] / counts.sum())
         counts[s] += increment
-    assert 8 * len(data) <= ideal + 2 + 8 + 1e-6 * len(symbols)  # 2 bits to finish, < 8 to fill the last byte
+    assert 8 * len(data) <= 1.001 * ideal + 32  # the range coder's last word at most
 
 
-def test_arithmetic_coder_streams_share_one_byte_string():
-    encoder = vq.ArithmeticEncoder()
-    encoder.encode([3, 3, 3, 0], vq.AdaptiveModel([1] * 4))
-    encoder.encode([1, 0, 1], vq.AdaptiveModel([5, 1]))
-    decoder = vq.ArithmeticDecoder(encoder.finish())
-    assert decoder.decode(4, vq.AdaptiveModel([1] * 4)).tolist() == [3, 3, 3, 0]
-    assert decoder.decode(3, vq.AdaptiveModel([5, 1])).tolist() == [1, 0, 1]
+def test_adaptive_streams_share_one_byte_string():
+    data = _range_coded([([3, 3, 3, 0], [1] * 4, 16), ([1, 0, 1], [5, 1], 16)])
+    assert _range_decoded(data, [(4, [1] * 4, 16), (3, [5, 1], 16)]) == [[3, 3, 3, 0], [1, 0, 1]]
     with pytest.raises(ValueError, match="symbols must lie"):
-        vq.ArithmeticEncoder().encode([4], vq.AdaptiveModel([1] * 4))
+        _range_coded([([4], [1] * 4, 16)])
+    with pytest.raises(ValueError, match="prior must be"):
+        _range_coded([([0], [0, 1], 16)])
 
 
 @given(st.integers(1, 9), st.integers(1, 9), st.integers(0, 2**31))

@@ -130,10 +130,6 @@ def test_floors_and_ceiling():
     assert 0.15 < floor["p@5"] < 0.27 and floor["map"] > floor["p@5"]  # expected p@5 = 4 / 19 = 0.21
 
 
-def test_format_table():
-    assert ev.format_table({"x": {"p@3": 1}}).splitlines() == ["      p@3", "x   1.000"]
-
-
 # ---- the protocol ------------------------------------------------------------------------------------------------
 
 

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import helpers
-from helpers.extraction import NORMS, STANDARDIZE_EPS, grid_positions, patches, patches_at, pnorm, sample_patches
+from helpers.extraction import STANDARDIZE_EPS, grid_positions, patches, patches_at, pnorm, sample_patches
 
 
 def lecture_pnorm(p, line):
@@ -132,7 +132,3 @@ def test_random_positions(rng):
     assert len(np.unique(p, axis=0)) == 50 and p[:, 0].max() <= 12 and p[:, 1].max() <= 22
     with pytest.raises(ValueError, match="cannot place"):
         helpers.random_positions((8, 8), 2, r=8)
-
-
-def test_norms_are_the_lectures_order():
-    assert NORMS[:4] == ("none", "center", "contrast", "maxscale")

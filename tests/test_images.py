@@ -294,5 +294,16 @@ def test_collection(collection):
     assert collection["retina"].shape[:2] == (512, 511)  # its frame trimmed (1397 x 1395), then scaled
 
 
-def test_image_suffixes_cover_what_pillow_writes():
-    assert {".png", ".jpg", ".jpeg", ".tif", ".webp"} <= IMAGE_SUFFIXES
+def test_every_format_pillow_writes_under_a_listed_suffix_is_loaded(tmp_path):
+    from PIL import Image
+
+    written = []
+    for suffix in sorted(IMAGE_SUFFIXES):
+        try:
+            Image.new("RGB", (16, 12), (200, 100, 50)).save(tmp_path / f"x{suffix}")
+            written.append(f"x{suffix}")
+        except (KeyError, OSError, ValueError):  # a format this Pillow cannot write
+            pass
+    assert {"x.png", "x.jpg", "x.tif", "x.webp"} <= set(written)
+    loaded = helpers.load_images(tmp_path)
+    assert sorted(loaded.names) == sorted(written) and all(im.shape == (12, 16, 3) for im in loaded)

@@ -122,8 +122,6 @@ def test_a_step_on_code_statistics_is_the_step_on_the_patches(folder):
     """Weighted per-code means move the code vectors exactly as the patches themselves do (random restarts off)."""
     import copy
 
-    from helpers.codebook import _check_images
-
     files = helpers.images.image_files(folder)
     book = helpers.PatchCodebook(n_codes=8, n_patches=300, random_state=0).partial_fit(helpers.load_images(folder))
     book.kmeans_.set_params(reassignment_ratio=0)
@@ -134,10 +132,7 @@ def test_a_step_on_code_statistics_is_the_step_on_the_patches(folder):
         np.vstack([s.means for s in stats]), sample_weight=np.concatenate([s.counts for s in stats])
     )
     rows = np.vstack(
-        [
-            by_rows._sample(_check_images([load_image(f) for f in part]), np.random.RandomState(seed))
-            for part, seed in parts
-        ]
+        [by_rows.sample([load_image(f) for f in part], np.random.RandomState(seed)) for part, seed in parts]
     )
     assert sum(s.counts.sum() for s in stats) == len(rows) > 100
     centres = by_rows.kmeans_.cluster_centers_
