@@ -52,8 +52,8 @@ def labelled_files(path: str | Path, *, max_photos: int | None = None, seed: int
     Files deeper down take the label of their first subfolder
     (``beach/2023/a.jpg`` is ``beach``). Photos directly in the folder have
     no label and are not used (listed in ``unused``). With ``max_photos``, at
-    most that many are kept, the same share of every label (at least 2 each),
-    drawn by ``seed``.
+    most that many are kept (more only if every label's minimum of 2 needs
+    it), the same share of every label, rounded down, drawn by ``seed``.
 
     Returns
     -------
@@ -97,7 +97,7 @@ def labelled_files(path: str | Path, *, max_photos: int | None = None, seed: int
         chosen = np.zeros(len(files), dtype=bool)
         for name in names[counts >= 2]:
             members = np.flatnonzero(labels == name)
-            chosen[rng.choice(members, max(2, round(share * len(members))), replace=False)] = True
+            chosen[rng.choice(members, max(2, int(share * len(members))), replace=False)] = True
         for i in np.flatnonzero(keep & ~chosen):
             unused[str(files[i].relative_to(folder))] = f"beyond max_photos = {max_photos}"
         keep = chosen
