@@ -52,7 +52,7 @@ study: $(STAMP)
 	@test -n "$(PHOTOS)" || { echo "usage: make study PHOTOS=path/to/folder [K=256] [MAX=2000] (one subfolder per label)"; exit 2; }
 	$(BIN)/python tools/own.py study "$(PHOTOS)" $(if $(K),K=$(K)) $(if $(MAX),max_photos=$(MAX))
 
-## bench: time the lecture's code against helpers (not part of make test)
+## bench: time the lecture's code against helpers, and the nearest-code search against the bare float32 product of its shape (not part of make test)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 

@@ -2,10 +2,10 @@
 
 The pipeline's stages, one module each, data flowing one way::
 
-    images      -> extraction  -> codebook              -> descriptors     -> tree
-    load_images    patches        PatchCodebook            patchhist          distances
-    crop_black     pnorm          encode / decode          colour_hists ...   linkage_tree
-                   ZCA            patchcode                                   cut_height
+    images      -> extraction  -> codebook      -> vq / descriptors           -> tree
+    load_images    patches        PatchCodebook    patchcode / patchhist         distances
+    crop_black     pnorm          encode, decode   block_means / colour_hists    linkage_tree
+                   ZCA            nearest                                        cut_height
 
 ``plotting`` draws them. The machinery of single notebooks, not needed to
 follow the series: ``evaluation`` and ``tables`` (the protocol and its tables,
@@ -31,6 +31,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
         "study",
         "tables",
         "tree",
+        "vq",
         "widgets",
     ],
     submod_attrs={
@@ -46,7 +47,8 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
             "random_positions",
             "sample_patches",
         ],
-        "codebook": ["PatchCodebook", "bits_per_pixel", "block_means", "code_entropy", "patchcode"],
+        "codebook": ["PatchCodebook"],
+        "vq": ["bits_per_pixel", "block_means", "code_entropy", "patchcode"],
         "descriptors": ["colour_hists", "gray_hists", "lbp_hists", "normalize_hists", "patchhist"],
         "tree": ["distances", "linkage_tree", "cut_height"],
         "plotting": ["image_grid", "notebook_setup", "show_patches", "side_by_side"],

@@ -5,11 +5,12 @@ patches into codes (patch size, step, normalisation, whitening, K, seed). Fitted
 on images, it encodes an image into one code per block (VQ, :meth:`~PatchCodebook.encode`),
 decodes codes back into pixels, and turns each image into one descriptor row
 (:meth:`~PatchCodebook.transform`), so that it drops into a scikit-learn ``Pipeline``.
-:func:`patchcode` and :func:`helpers.patchhist` are the lecture's names for its two uses.
+:func:`helpers.patchcode` and :func:`helpers.patchhist` are the lecture's names for its two uses.
 """
 
 from __future__ import annotations
 
+import functools
 import numbers
 import zlib
 from pathlib import Path
@@ -20,11 +21,11 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils.validation import check_is_fitted
 
+from .descriptors import level_weights, vlad_normalise
 from .extraction import (
     NORMS,
     ZCA,
     _check_size,
-    _gray,
     corner_positions,
     grid_positions,
     patches_at,
@@ -39,11 +40,7 @@ __all__ = [
     "SAMPLINGS",
     "VLAD_NORMS",
     "PatchCodebook",
-    "bits_per_pixel",
-    "block_means",
-    "code_entropy",
     "fitting_k",
-    "patchcode",
 ]
 
 #: How :meth:`PatchCodebook.transform` turns the patches of an image into numbers.
@@ -84,34 +81,18 @@ def _check_images(X) -> list[tuple[str, np.ndarray]]:
     return [(name, as_rgb(image, name=name)) for name, image in zip(names, X, strict=True)]
 
 
-def _level_weights(pyramid: tuple[int, ...]) -> np.ndarray:
-    """Lazebnik et al.'s weights of grid sizes 2**l: 1 / 2**L for l = 0, 1 / 2**(L - l + 1) otherwise."""
-    levels = np.log2(pyramid)
-    top = levels.max()
-    return np.where(levels == 0, 2.0**-top, 2.0 ** (levels - top - 1)) if len(pyramid) > 1 else np.ones(1)
-
-
 class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """A k-means codebook of image patches, and the descriptors it gives images.
 
     ``fit`` draws ``n_patches`` patches (every patch of every image equally
     likely), normalises them (:func:`helpers.pnorm`), optionally whitens them
     (:class:`ZCA`) and fits :class:`~sklearn.cluster.MiniBatchKMeans` to them.
-    ``transform`` describes each image by the patches at its positions:
-
-    * ``"hard"``: counts of each patch's nearest code (the lecture's ``patchhist``);
-    * ``"triangle"``: Coates, Lee & Ng's (AISTATS 2011) soft assignment
-      :math:`f_k = \\max(0, \\bar z - z_k)`, :math:`z_k = \\lVert x - c_k \\rVert`,
-      summed over the patches;
-    * ``"vlad"``: the residuals :math:`v_k = \\sum_{x: NN(x) = k} (x - c_k)` to
-      the nearest code summed per code (Jégou et al., CVPR 2010), then, as
-      ``vlad_norm`` says, power-normalised (signed square root,
-      :math:`\\operatorname{sign}(v) \\sqrt{|v|}`; Jégou et al., PAMI 2012) and/or
-      intra-normalised (each :math:`v_k` to unit length; Arandjelović &
-      Zisserman, CVPR 2013), and finally L2-normalised.
-
-    Each is pooled over the cells of every grid in ``pyramid`` (by patch
-    centre) and the cells are concatenated, level by level.
+    ``transform`` describes each image by its patches: ``"hard"`` counts each
+    patch's nearest code (the lecture's ``patchhist``); ``"triangle"`` sums
+    Coates, Lee & Ng's (2011) :math:`\\max(0, \\bar z - z_k)`, :math:`z_k = \\lVert x - c_k \\rVert`;
+    ``"vlad"`` sums the residuals to the nearest code per code (Jégou et al.
+    2010), normalised as ``vlad_norm`` says, then to unit length. Each is pooled
+    over the cells of every grid in ``pyramid`` (by patch centre), level by level.
 
     Parameters
     ----------
@@ -126,30 +107,21 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     colour : bool
         Keep the three colour channels (patches of r * r * 3 values).
     whiten : float, ZCA or None
-        Whiten the normalised patches with ``ZCA(eps=whiten)`` (relative to the
-        mean eigenvalue), or with a clone of the given :class:`ZCA`, e.g.
-        ``ZCA(0.1, relative=False)`` for Coates & Ng's absolute 0.1.
+        Whiten the normalised patches with ``ZCA(eps=whiten)``, or a clone of the given :class:`ZCA`.
     encoding : str
         One of :data:`ENCODINGS`.
     vlad_norm : str
-        One of :data:`VLAD_NORMS`: the steps before VLAD's final L2
-        normalisation (``"l2"``: none, Jégou et al. 2010's original).
+        One of :data:`VLAD_NORMS`: signed square roots and/or each code's sum to unit length.
     pyramid : tuple of int
-        Grid sizes to pool over: ``(1,)`` the whole image; ``(2,)`` its four
-        quadrants (Coates & Ng); ``(1, 2)`` or ``(1, 2, 4)`` a spatial pyramid
-        (Lazebnik et al. 2006), levels weighted as in their pyramid match.
+        Grid sizes to pool over: ``(1,)`` the whole image, ``(2,)`` its quadrants, ``(1, 2)``
+        a spatial pyramid (levels weighted as in Lazebnik et al. 2006).
     scales : tuple of float
         Image scales patches are taken at, e.g. ``(1, 0.5)`` for two scales.
     sampling : str
-        Patch positions, one of :data:`SAMPLINGS`: the grid; Harris corners
-        (:func:`helpers.corner_positions`: every corner above its absolute
-        threshold or, with ``n_points``, the ``n_points`` strongest, however
-        weak); both; ``n_points`` random positions (the control for corners;
-        drawn from the image's own pixels and ``random_state``, so that an
-        image always gets the same ones); or ``"random-as-corners"``: as many
-        random positions as the image has corners with ``"corners"`` (fewer
-        than ``n_points`` on small or smooth images), the control at equal
-        numbers per image.
+        One of :data:`SAMPLINGS`: the grid; Harris corners (:func:`helpers.corner_positions`;
+        with ``n_points``, the strongest so many); both; ``n_points`` random positions
+        (seeded by ``random_state`` and the image's pixels); or as many random positions
+        as the image has corners.
     n_points : int or None
         Points per image (and scale) for ``"corners"`` and the random samplings.
     n_patches : int or None
@@ -251,8 +223,6 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         if self.whiten is not None and not isinstance(self.whiten, ZCA) and not self.whiten > 0:
             raise ValueError(f"whiten must be None, a ZCA or > 0, got {self.whiten!r}")
 
-    # ---- patches -------------------------------------------------------------------------------------
-
     def _views(self, image: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, float]]:
         """(scaled image, its patch positions, scale) for each scale."""
         from skimage.transform import rescale
@@ -281,14 +251,9 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         return self.whitener_.transform(rows) if self.whitener_ is not None and len(rows) else rows
 
     def extract(self, image) -> tuple[np.ndarray, np.ndarray]:
-        """The patches :meth:`transform` describes an image by.
+        """The patches :meth:`transform` describes an image by: ``(y, x)`` centres (n, 2) and rows (n, d), float64.
 
-        Returns
-        -------
-        centres : ndarray, shape (n, 2), float
-            ``(y, x)`` of each patch's centre in the image's own pixels.
-        rows : ndarray, shape (n, d), float64
-            The patches, normalised and whitened as the codebook's were.
+        The centres are in the image's own pixels; the rows normalised and whitened as the codebook's were.
         """
         self._check_fitted()
         image = as_rgb(image)
@@ -299,18 +264,9 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         return np.concatenate(centres), np.concatenate(rows)
 
     def sample(self, X, random_state=None) -> np.ndarray:
-        """The normalised patches ``fit`` draws from images ``X``: ``n_patches``, every one equally likely.
+        """The ``n_patches`` normalised (not whitened) patches ``fit`` draws from images ``X``, shape (n, d).
 
-        Parameters
-        ----------
-        X : sequence of images
-        random_state : int, RandomState or None
-            Default: the codebook's own stream, :attr:`random_state_`.
-
-        Returns
-        -------
-        ndarray, shape (n_patches, d), float64
-            Not whitened (``whitener_.transform`` does that).
+        Every patch equally likely, drawn from ``random_state`` (default: the codebook's :attr:`random_state_`).
         """
         check_is_fitted(self, "position_seed_")
         rng = self.random_state_ if random_state is None else random_state
@@ -325,8 +281,6 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             positions=[positions for _, positions, _ in views],
         )
         return p.reshape(len(p), int(np.prod(p.shape[1:])))
-
-    # ---- fitting ---------------------------------------------------------------------------------------
 
     def _start(self) -> None:
         """Check the parameters and record them; restart the random stream."""
@@ -397,31 +351,15 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     def _kmeans(self):
         from sklearn.cluster import MiniBatchKMeans
 
-        return MiniBatchKMeans(
-            n_clusters=self.n_codes,
-            batch_size=self.batch_size,
-            max_iter=self.max_iter,
-            n_init=1,
-            random_state=self.random_state,
-        )
+        params = {"batch_size": self.batch_size, "max_iter": self.max_iter, "random_state": self.random_state}
+        return MiniBatchKMeans(n_clusters=self.n_codes, n_init=1, **params)
 
     def nearest(self, rows) -> np.ndarray:
-        """The index of each row's nearest code vector, as float64 arithmetic finds it.
+        """The index (n,) of each row's nearest code vector, as float64 finds it, for rows (n, d) as :meth:`extract`'s.
 
-        A float32 product ranks the codes, with the origin moved to the codes'
-        mean to keep the numbers small; rows whose best two codes are closer than
-        that product's rounding error (bounded from the norms) are ranked again
-        in float64. So the codes do not depend on the BLAS kernel, at the speed
-        of float32 (``make bench`` compares it with the bare float32 product).
-
-        Parameters
-        ----------
-        rows : array_like, shape (n, d)
-            Patches as :meth:`extract` gives them (normalised and whitened).
-
-        Returns
-        -------
-        ndarray, shape (n,), int
+        A float32 product ranks the codes; rows whose best two codes are closer
+        than its rounding error are ranked again in float64. Hand-written so that
+        the codes do not depend on the BLAS kernel, at float32 speed.
         """
         self._check_fitted()
         centres = self.kmeans_.cluster_centers_
@@ -429,26 +367,44 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         origin = centres.mean(axis=0)
         c = centres - origin
         squares = np.einsum("kd,kd->k", c, c)
-        # one product gives |c|^2 - 2 x.c: x gets a column of ones, the codes a row of their squared norms
-        weights32 = np.vstack([-2 * c.T, squares]).astype(np.float32)
+        minus_2c32, squares32 = (-2 * c.T).astype(np.float32), squares.astype(np.float32)
         u, largest = np.finfo(np.float32).eps / 2, np.sqrt(squares.max())
-        slack = 4 * u * (2 * c.shape[1] + 8) * largest  # twice the bound per distance, x 2 for safety
-        minus_2c = -2 * c.T
         codes = np.empty(len(rows), dtype=np.intp)
-        x32 = np.ones((min(len(rows), 256), c.shape[1] + 1), dtype=np.float32)
-        for batch in gen_batches(len(rows), 256):
-            x = rows[batch] - origin
-            n = len(x)
-            x32[:n, :-1] = x
-            d = x32[:n] @ weights32
-            best = d.argmin(axis=1)
-            every = np.arange(n)
-            first = d[every, best]
-            d[every, best] = np.inf
-            unsure = d.min(axis=1) - first <= slack * (np.sqrt(np.einsum("nd,nd->n", x, x)) + largest)
-            if unsure.any():
-                best[unsure] = (x[unsure] @ minus_2c + squares).argmin(axis=1)
-            codes[batch] = best
+
+        def search(batches) -> None:  # 256 rows at a time: the distances stay in the CPU's cache
+            for batch in batches:
+                x = rows[batch] - origin
+                d = x.astype(np.float32) @ minus_2c32
+                d += squares32
+                best, every = d.argmin(axis=1), np.arange(len(x))
+                first = d[every, best]
+                d[every, best] = np.inf
+                # a float32 distance is within u (n |x| L + 2 L^2) of the exact one, n = 2 d + 6: twice that per
+                # pair, x 2 for safety; a row whose best two codes are closer is ranked again, among the codes
+                # that float32 puts that close to its best, in float64
+                bound = 4 * u * ((2 * x.shape[1] + 6) * np.sqrt(np.einsum("nd,nd->n", x, x)) * largest + 2 * largest**2)
+                unsure = np.flatnonzero(d.min(axis=1) - first <= bound)
+                if len(unsure):
+                    d[unsure, best[unsure]] = first[unsure]
+                    row, k = np.nonzero(d[unsure] <= (first + bound)[unsure, None])
+                    exact = squares[k] - 2 * np.einsum("nd,nd->n", x[unsure][row], c[k])
+                    order = np.lexsort((k, exact, row))  # per row: the smallest distance, then the lowest index
+                    firsts = order[np.r_[True, row[order][1:] != row[order][:-1]]]
+                    best[unsure[row[firsts]]] = k[firsts]
+                codes[batch] = best
+
+        # single-threaded BLAS products, 256 rows each, on as many Python threads as BLAS would use (NumPy releases
+        # the GIL): BLAS threads that wait for each other on products this small are slower, on a busy machine by far
+        batches = list(gen_batches(len(rows), 256))
+        threads = max(1, min(len(batches) // 8, _blas_threads()))
+        with _threadpools().limit(limits=1, user_api="blas"):
+            if threads == 1:
+                search(batches)
+            else:
+                from concurrent.futures import ThreadPoolExecutor
+
+                with ThreadPoolExecutor(threads) as pool:
+                    list(pool.map(search, [batches[i::threads] for i in range(threads)]))
         return codes
 
     @property
@@ -462,19 +418,10 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     def _n_features_out(self) -> int:  # for get_feature_names_out (patchcodebook0, patchcodebook1, ...)
         return self.n_features_out_
 
-    # ---- descriptors -----------------------------------------------------------------------------------
-
     def transform(self, X) -> np.ndarray:
-        """One descriptor row per image of ``X``.
+        """One descriptor row per image of ``X``: shape (n_images, n_features_out_), float64.
 
-        Returns
-        -------
-        ndarray, shape (n_images, n_features_out_), float64
-
-        Raises
-        ------
-        ValueError
-            Naming the image, if one has no patch (smaller than the patch size).
+        Raises a ValueError naming an image that has no patch (smaller than the patch size).
         """
         self._check_fitted()
         return np.vstack([self._describe(image, name) for name, image in _check_images(X)])
@@ -509,24 +456,16 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
                 for g, cell in zip(self.pyramid, cells, strict=True):
                     sums = np.zeros((g * g * k, rows.shape[1]))
                     np.add.at(sums, cell * k + codes, residuals)
-                    pooled.append(_vlad_normalise(sums.reshape(g * g, k, -1), self.vlad_norm))
-        weights = _level_weights(tuple(self.pyramid))
+                    pooled.append(vlad_normalise(sums.reshape(g * g, k, -1), self.vlad_norm))
+        weights = level_weights(tuple(self.pyramid))
         return np.concatenate([weight * p.ravel() for weight, p in zip(weights, pooled, strict=True)]).astype(
             np.float64
         )
 
-    # ---- vector quantisation ---------------------------------------------------------------------------
-
     def encode(self, image) -> np.ndarray:
-        """The code of every non-overlapping ``r x r`` block of an image (VQ).
+        """The code of every ``r x r`` block of an image (VQ), shape (ceil(H / r), ceil(W / r)).
 
-        The image is padded at the bottom and right by repeating its edge
-        pixels, so that every pixel is coded; one nearest-code search codes
-        all blocks.
-
-        Returns
-        -------
-        ndarray, shape (ceil(H / r), ceil(W / r)), int
+        The image is padded at the bottom and right by repeating its edge pixels.
         """
         self._check_fitted()
         padded = _pad_to_blocks(as_rgb(image), self.patch_size)
@@ -534,20 +473,10 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         return codes.reshape(padded.shape[0] // self.patch_size, -1)
 
     def decode(self, codes, shape: tuple[int, ...] | None = None, means=None) -> np.ndarray:
-        """Put each code's vector back in its block.
+        """Put each code's vector back in its block: (nby, nbx) codes to an (H, W) image, (H, W, 3) with ``colour``.
 
-        Parameters
-        ----------
-        codes : array_like, shape (nby, nbx), int
-        shape : (H, W), optional
-            Crop to this size (undoing :meth:`encode`'s padding).
-        means : array_like, shape (nby, nbx), optional
-            Block means to add back (``norm="center"``; see :func:`block_means`).
-
-        Returns
-        -------
-        ndarray, shape (H, W), or (H, W, 3) with ``colour``; in the units of the
-        normalised patches
+        ``shape`` crops to (H, W), undoing :meth:`encode`'s padding; ``means`` (nby, nbx)
+        are added back to the blocks (``norm="center"``; :func:`helpers.block_means`).
         """
         self._check_fitted()
         codes, k = np.asarray(codes), self.kmeans_.n_clusters
@@ -562,41 +491,23 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         return image if self.colour else image[..., 0]
 
 
+@functools.cache
+def _threadpools():
+    """One :class:`threadpoolctl.ThreadpoolController` for the process (finding the libraries takes milliseconds)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def _blas_threads() -> int:
+    """The number of threads the BLAS library would use."""
+    return max([1] + [i["num_threads"] for i in _threadpools().select(user_api="blas").info()])
+
+
 def _pad_to_blocks(image: np.ndarray, r: int) -> np.ndarray:
     """The image padded at the bottom and right, repeating its edge, to whole ``r x r`` blocks."""
     h, w = image.shape[:2]
     return np.pad(image, ((0, -h % r), (0, -w % r), (0, 0)), mode="edge")
-
-
-def _vlad_normalise(sums: np.ndarray, steps: str = "power+intra") -> np.ndarray:
-    """Signed square root and/or each code's residual sum to unit length, then each cell to unit length.
-
-    ``sums`` has shape (cells, K, d); returns (cells, K * d).
-    """
-    v = np.sign(sums) * np.sqrt(np.abs(sums)) if "power" in steps else sums
-    if "intra" in steps:
-        v = v / np.maximum(np.linalg.norm(v, axis=2, keepdims=True), 1e-12)
-    v = v / np.maximum(np.linalg.norm(v, axis=(1, 2), keepdims=True), 1e-12)
-    return v.reshape(len(v), -1)
-
-
-def block_means(image, r: int = 8) -> np.ndarray:
-    """Mean gray value of each ``r x r`` block, as :meth:`PatchCodebook.encode` cuts them.
-
-    The side information of mean-removed VQ (``norm="center"``).
-
-    Returns
-    -------
-    ndarray, shape (ceil(H / r), ceil(W / r)), float64
-
-    Examples
-    --------
-    >>> block_means(np.full((10, 16), 0.5), r=8).tolist()
-    [[0.5, 0.5], [0.5, 0.5]]
-    """
-    from skimage.measure import block_reduce
-
-    return block_reduce(_gray(_pad_to_blocks(as_rgb(image), r)), (r, r), np.mean)
 
 
 def fitting_k(n_patches: int) -> int:
@@ -623,64 +534,3 @@ def _check_codebook(codebook, what: str) -> None:
             "(its k-means is codebook.kmeans_), or decode by hand: kmeans.cluster_centers_[codes]"
         )
     raise TypeError(f"{what} needs a fitted helpers.PatchCodebook, got {type(codebook).__name__}")
-
-
-def patchcode(image, codebook: PatchCodebook) -> np.ndarray:
-    """VQ-compress an image: replace every ``r x r`` block by its code vector (the lecture's ``patchcode``).
-
-    For a mean-removed codebook (``norm="center"``) each block's mean is kept
-    beside its code and added back.
-
-    Returns
-    -------
-    ndarray, shape (H, W) gray, or (H, W, 3) with ``colour``
-
-    Examples
-    --------
-    >>> from helpers import load_images
-    >>> images = load_images()
-    >>> codebook = PatchCodebook(n_codes=64, n_patches=5000).fit(images)
-    >>> patchcode(images["camera"], codebook).shape
-    (512, 512)
-    """
-    _check_codebook(codebook, "patchcode")
-    if codebook.norm not in ("none", "center") or codebook.whiten is not None:
-        raise ValueError(
-            f"patchcode needs a codebook of raw or mean-removed patches (norm 'none' or 'center', no whitening), "
-            f"got norm={codebook.norm!r}, whiten={codebook.whiten!r}"
-        )
-    image = as_rgb(image)
-    means = block_means(image, codebook.patch_size) if codebook.norm == "center" else None
-    return codebook.decode(codebook.encode(image), image.shape[:2], means)
-
-
-def bits_per_pixel(k: int, r: int) -> float:
-    """Rate of fixed-length VQ: ``log2(k)`` bits per ``r x r`` block, per pixel.
-
-    Examples
-    --------
-    >>> bits_per_pixel(1024, 8)
-    0.15625
-    """
-    return float(np.log2(k)) / (r * r)
-
-
-def code_entropy(codes, k: int) -> float:
-    """Empirical entropy of codes in 0 .. k - 1, in bits per code (:func:`scipy.stats.entropy`).
-
-    The rate an ideal entropy coder reaches on these codes if it knows their
-    frequencies; divide by ``r**2`` for bits per pixel.
-
-    Examples
-    --------
-    >>> code_entropy([0, 1, 2, 3], k=4)
-    2.0
-    """
-    from scipy.stats import entropy
-
-    codes = np.asarray(codes).ravel()
-    if codes.size == 0:
-        raise ValueError("no codes given")
-    if codes.min() < 0 or codes.max() >= k:
-        raise ValueError(f"codes must lie in 0 .. {k - 1}, got {codes.min()} .. {codes.max()}")
-    return float(entropy(np.bincount(codes, minlength=k), base=2))

@@ -170,30 +170,20 @@ _HEADER = struct.Struct(">HHBBe")  # height, width, mean step (0: no means), sta
 class PatchCoder:
     """A patch-codebook (VQ) image coder that writes every bit its decoder needs.
 
-    Each ``r x r`` block of the 8-bit gray image is coded as
-
-    1. its mean, quantised with step ``mean_step`` (in 8-bit levels),
-       predicted from the decoded neighbouring means (:func:`med_predict`),
-       the prediction residual range-coded (``means="block"`` or
-       ``"smooth"``; ``None`` codes raw blocks);
-    2. the index of one of ``n_codes`` code vectors for what remains after
-       subtracting the means: each block's mean (``"block"``: mean-removed VQ),
-       or the means interpolated bilinearly between block centres
-       (``"smooth"``: interpolative VQ, no block edges in smooth areas);
-    3. with ``n_codes2``, a second stage (multistage VQ): the remaining
-       error of each ``r/2 x r/2`` quarter coded with one of ``n_codes2`` code
-       vectors or the zero vector.
-
-    Indices are chosen as entropy-constrained VQ does (Chou, Lookabaugh & Gray,
-    IEEE Trans. ASSP 37(1), 1989): the code minimising squared error + ``lam``
-    x its code length in bits (``lam = 0``: the nearest code), which
-    trades PSNR for rate. All symbols go into one stream of constriction's
-    range coder (:func:`encode_adaptive`), each kind with its own adaptive
-    frequencies, started from its frequencies on the training images. Code vectors come from
-    :class:`~sklearn.cluster.MiniBatchKMeans` (``init_size`` 3 K, in float64,
-    so that they do not depend on the BLAS kernel) on every block of the
-    training images on a grid of step ``r/2`` (the means removed as above), in
-    all 8 flips and rotations if ``augment``.
+    Each ``r x r`` block of the 8-bit gray image is coded as (1) its mean,
+    quantised with step ``mean_step`` and predicted from the decoded
+    neighbouring means (:func:`med_predict`, DPCM); (2) the index of one of
+    ``n_codes`` code vectors for the block minus its mean (``"block"``) or minus
+    the means interpolated between block centres (``"smooth"``; ``None``: raw
+    blocks); (3) with ``n_codes2``, the index of one of ``n_codes2`` code vectors
+    (or zero) for each ``r/2 x r/2`` quarter of what remains. Indices minimise
+    squared error + ``lam`` x code length in bits (entropy-constrained VQ; ``lam
+    = 0``: the nearest code). Every symbol goes into one stream of constriction's
+    range coder (:func:`encode_adaptive`), each kind with adaptive frequencies
+    started from those of the training images. The code vectors are fitted by
+    :class:`~sklearn.cluster.MiniBatchKMeans` in float64 (``init_size`` 3 K) to
+    every block of the training images on a grid of step ``r/2``, in all 8
+    flips and rotations if ``augment``.
 
     Examples
     --------

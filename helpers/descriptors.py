@@ -12,7 +12,17 @@ import numpy as np
 
 from .images import as_rgb
 
-__all__ = ["HIST_NORMS", "colour_hists", "gray_hists", "lbp_hists", "normalize_hists", "patchhist", "tiny_images"]
+__all__ = [
+    "HIST_NORMS",
+    "colour_hists",
+    "gray_hists",
+    "lbp_hists",
+    "level_weights",
+    "normalize_hists",
+    "patchhist",
+    "tiny_images",
+    "vlad_normalise",
+]
 
 #: The histogram normalisations :func:`normalize_hists` knows.
 HIST_NORMS = ("counts", "l1", "l2", "sqrt", "tfidf")
@@ -175,3 +185,22 @@ def tiny_images(images: Sequence, side: int = 16) -> np.ndarray:
         length = np.linalg.norm(row)
         rows.append(row / length if length > 1e-12 else np.zeros_like(row))
     return np.array(rows).reshape(len(rows), 3 * side * side)
+
+
+def level_weights(pyramid: tuple[int, ...]) -> np.ndarray:
+    """Lazebnik et al.'s weights of grid sizes 2**l: 1 / 2**L for l = 0, 1 / 2**(L - l + 1) otherwise."""
+    levels = np.log2(pyramid)
+    top = levels.max()
+    return np.where(levels == 0, 2.0**-top, 2.0 ** (levels - top - 1)) if len(pyramid) > 1 else np.ones(1)
+
+
+def vlad_normalise(sums: np.ndarray, steps: str = "power+intra") -> np.ndarray:
+    """Signed square root and/or each code's residual sum to unit length, then each cell to unit length.
+
+    ``sums`` has shape (cells, K, d); returns (cells, K * d).
+    """
+    v = np.sign(sums) * np.sqrt(np.abs(sums)) if "power" in steps else sums
+    if "intra" in steps:
+        v = v / np.maximum(np.linalg.norm(v, axis=2, keepdims=True), 1e-12)
+    v = v / np.maximum(np.linalg.norm(v, axis=(1, 2), keepdims=True), 1e-12)
+    return v.reshape(len(v), -1)

@@ -1,44 +1,19 @@
-"""One protocol for comparing image descriptors: two labelled tasks, seeded splits, scores and paired tests.
+"""One protocol for comparing image descriptors: two labelled tasks, seeded splits, scores.
 
-**Tile task** (:func:`tile_task`): which image does a tile come from? Each image
-is cut on a grid of :data:`TILE` x :data:`TILE` tiles; :data:`PER_IMAGE` of
-them, chosen by the seed, are scored and labelled with their image; every other
-tile is left to fit the descriptor on (the codebook never sees a scored tile).
-This measures *instance* recognition: tiles of one photograph may show sky in
-one and a face in another, and neighbouring tiles share content across their
-borders. 8 tiles of 64 pixels fit every image but ``microaneurysms`` (102 x 102
-pixels), leaving each at least 4 tiles for the codebook: 20 images, 160 scored
-tiles, each with 7 others of its image, so the best precision at 5 is 1, and
-:data:`FOLDS` = 4 stratified folds hold exactly 2 tiles of every image.
+Machinery of notebooks 06, 08, 09 and 11; not needed to follow the series.
 
-**Copy task** (:func:`copy_task`): near-duplicate retrieval in the manner of
-INRIA Copydays (Douze et al., CIVR 2009): each image (longer side
-:data:`COPY_SIDE`) and 7 seeded copies of it (:data:`TRANSFORMS`: a crop, a
-rotation, a smaller scale, a brightness and a contrast change, strong JPEG
-compression, and a mix) form a group of 8; every
-image queries all others of its half. The images are split into two halves by
-the seed and the descriptor is fitted on one half's originals to score the
-other's groups, and the other way round, so that, as with the independent
-vocabulary of INRIA Holidays (Jégou, Douze & Schmid, ECCV 2008), the codebook
-has never seen a scored image.
+* :func:`tile_task`: which image does a tile come from? :data:`PER_IMAGE` scored
+  :data:`TILE`-pixel tiles per image; the descriptor is fitted on the other tiles.
+* :func:`copy_task`: near-duplicate retrieval, as in INRIA Copydays (Douze et al.,
+  CIVR 2009): each image and its 7 :func:`copies`, in two halves, each scored with
+  a descriptor fitted on the other half's originals.
 
-:func:`run` fits a descriptor (any scikit-learn transformer of a list of
-images: a :class:`~helpers.PatchCodebook`, a pipeline, or a
-``FunctionTransformer`` of a histogram) on each split's ``fit`` images with
-``random_state=seed``, describes the scored items, and measures: retrieval
-(precision at 5, mean average precision, every item a query), clustering
-(average linkage cut into as many clusters as labels: ARI, NMI, purity,
-cophenetic correlation) and, on the tile task, the accuracy of a logistic
-regression on standardised descriptors in :func:`folds` (fitted in each training
-fold only). One seed fixes the tiles (or copies and halves), the descriptor's
-random state and the folds, so variants compared on the same seed see the same
-data: compare them with :func:`paired` over :data:`SEEDS`, or print whole tables of the
-benchmark rows with :func:`spread_table` (mean ± sd) and :func:`paired_table`
-(paired differences, wins and the paired *t*-test).
-
-Measures (scikit-learn and SciPy do the work; written here are only the
-per-query bookkeeping and purity, which they lack) are each given with their
-floor (:func:`chance_retrieval`, :func:`chance_accuracy`) and ceiling.
+:func:`run` fits a descriptor on each split with ``random_state=seed`` and scores
+it (:func:`score`): precision at 5 and mAP (every item a query), clustering of a
+linkage cut (ARI, NMI, purity, cophenetic correlation) and cross-validated
+accuracy. One seed fixes the tiles (copies), the descriptor's random state and
+the folds, so variants on the same seed are compared pairwise
+(:mod:`helpers.tables`).
 """
 
 from __future__ import annotations
@@ -135,10 +110,8 @@ def mean_average_precision(D, labels, per_query: bool = False):
     Each query's AP is that of :func:`sklearn.metrics.average_precision_score`
     for "same label" against minus the distance: tied distances are ranked
     together, and every same-label item in a tie gets the precision reached
-    at the end of the tie. Computed for all queries at once (the same
-    numbers as calling scikit-learn per query, ten times as fast). Queries
-    whose label no other item has are left out (with ``per_query``, their AP
-    is NaN).
+    at the end of the tie; computed for all queries at once. Queries whose
+    label no other item has are left out (with ``per_query``, their AP is NaN).
 
     Returns
     -------
@@ -281,16 +254,9 @@ class Split:
 def tile_task(seed: int = 0, images=None) -> list[Split]:
     """The tile task: :data:`PER_IMAGE` scored tiles of every image that has that many, the rest to fit on.
 
-    Each image is cut on a :data:`TILE` grid from its top-left corner (the
-    remainder is dropped). For every image with at least ``PER_IMAGE + 1``
-    tiles, ``PER_IMAGE`` of them, drawn by ``seed``, are scored and labelled
-    with the image's name; all other tiles of all images (including those of
-    images with too few) go to ``fit``.
-
-    Returns
-    -------
-    list of one Split
-        ``items``: ImageList of tiles named ``image/row,col``; ``labels``: the image of each.
+    Each image is cut on a :data:`TILE` grid from its top-left corner (the remainder dropped). Of every image
+    with more than ``PER_IMAGE`` tiles, ``PER_IMAGE`` drawn by ``seed`` are scored (named ``image/row,col``,
+    labelled with the image); all other tiles go to ``fit``. Returns a list of one Split.
 
     Examples
     --------
@@ -337,9 +303,7 @@ def copies(image, seed: int = 0) -> list[np.ndarray]:
                +-0.1, JPEG at quality 30-50
     ========== ==============================================================
 
-    Returns
-    -------
-    list of 7 ndarray, each (h, w, 3) float32 in [0, 1]
+    Returns a list of 7 (h, w, 3) float32 images in [0, 1].
     """
     from skimage.transform import rescale, rotate
 
@@ -398,15 +362,9 @@ def copies(image, seed: int = 0) -> list[np.ndarray]:
 def copy_task(seed: int = 0, images=None) -> list[Split]:
     """The copy task: groups of an original and its 7 :func:`copies`, in two halves fitted on each other.
 
-    The originals are downscaled (anti-aliased) to a longer side of
-    :data:`COPY_SIDE` pixels. ``seed`` draws the copies' strengths and which
-    images go to which half (the first ``n // 2`` of a random permutation).
-    Each Split scores the groups of one half (items named ``image/transform``,
-    labelled with the image) and fits on the other half's originals.
-
-    Returns
-    -------
-    list of two Splits
+    The originals are downscaled to a longer side of :data:`COPY_SIDE` pixels. ``seed`` draws the copies'
+    strengths and the halves (a random permutation, cut at ``n // 2``). Each of the two Splits scores the
+    groups of one half (items named ``image/transform``, labelled with the image) and fits on the other's originals.
 
     Examples
     --------
@@ -482,30 +440,17 @@ def score(
     k: int = 5,
     classify: bool = True,
 ) -> dict[str, float]:
-    """The protocol's scores of one split's descriptors ``X`` (one row per item, labelled ``labels``).
+    """The protocol's scores of descriptors ``X`` (n, d) of items labelled ``labels`` (n,).
 
-    Parameters
-    ----------
-    X : array_like, shape (n, d)
-    labels : array_like, shape (n,)
-    seed : int
-        Of the folds (:func:`folds`).
-    norm : str or None
-        :func:`helpers.normalize_hists` method applied to the rows first
-        (``None`` for descriptors that may be negative, such as VLAD).
-    metric : str
-        The distance of :func:`distances`.
-    method : str
-        Linkage of the clustering, cut into one cluster per label.
-    k : int
-        Of the precision at k.
-    classify : bool
-        Also the accuracy of :func:`cv_accuracy` in :func:`folds` ``(seed)``.
+    ``norm``: :func:`helpers.normalize_hists` method applied first (``None`` for
+    descriptors that may be negative, such as VLAD); ``metric``: of :func:`distances`;
+    ``method``: the linkage, cut into one cluster per label; ``classify``: also
+    :func:`cv_accuracy` in :func:`folds` ``(seed)``.
 
     Returns
     -------
     dict
-        ``p@k``, ``map``, ``ari``, ``nmi``, ``purity``, ``cophenetic`` and ``accuracy``.
+        ``p@k``, ``map``, ``ari``, ``nmi``, ``purity``, ``cophenetic`` (and ``accuracy``).
     """
     precision, ap, others = _measure(X, np.asarray(labels), seed, norm, metric, method, k, classify)
     return {f"p@{k}": float(precision.mean()), "map": float(np.nanmean(ap))} | others
@@ -522,21 +467,9 @@ def run(
     k: int = 5,
     classify: bool = True,
 ) -> dict[str, float]:
-    """Score one descriptor on one task and seed: :func:`describe` each split, then :func:`score_task`.
+    """Score a descriptor (a transformer of lists of images, fitted anew on each split) on a task of this ``seed``.
 
-    Parameters
-    ----------
-    descriptor : scikit-learn transformer of a list of images
-        Fitted anew on each split.
-    task : list of Split
-        :func:`tile_task` or :func:`copy_task` of the same ``seed``.
-    norm, metric, method, k, classify
-        As for :func:`score`.
-
-    Returns
-    -------
-    dict
-        As :func:`score_task`.
+    :func:`describe` each split, then :func:`score_task`; the options as for :func:`score`.
     """
     described = [describe(descriptor, split, seed) for split in task]
     return score_task(task, described, seed, norm=norm, metric=metric, method=method, k=k, classify=classify)
@@ -553,14 +486,7 @@ def score_task(
     k: int = 5,
     classify: bool = True,
 ) -> dict[str, float]:
-    """:func:`score` for every split of a task, given each split's descriptors; one result for the task.
-
-    Returns
-    -------
-    dict
-        ``p@k`` and ``map`` over all queries of all splits; ``ari``, ``nmi``,
-        ``purity``, ``cophenetic`` and ``accuracy`` averaged over the splits.
-    """
+    """:func:`score` of a task: ``p@k`` and ``map`` over the queries of all splits, the rest averaged over splits."""
     measured = [
         _measure(X, split.labels, seed, norm, metric, method, k, classify)
         for split, X in zip(task, described, strict=True)

@@ -100,7 +100,7 @@ def _normalise(p: np.ndarray, norm: str, ndim: int) -> np.ndarray:
 
 
 def _gray(image: np.ndarray) -> np.ndarray:
-    """``image.mean(axis=2)`` in float64, bit for bit, several times faster (NumPy reduces a length-3 axis slowly)."""
+    """``image.mean(axis=2)`` in float64, bit for bit (NumPy reduces a length-3 axis slowly)."""
     gray = image[..., 0].astype(np.float64)
     gray += image[..., 1]
     gray += image[..., 2]
@@ -117,23 +117,11 @@ def _check_size(r, step=1) -> None:
 def grid_positions(shape: Sequence[int], r: int = 8, step: int | None = None) -> np.ndarray:
     """Top-left corners of ``r x r`` patches on a grid that covers the whole image.
 
-    Rows and columns start at 0 and advance by ``step``; where the last
-    step would leave pixels uncovered, one more row (column) is added flush
-    with the bottom (right) edge. (The lecture's ``range(0, h - r, step)``
-    stops one step short and never sees the last pixels.)
-
-    Parameters
-    ----------
-    shape : (H, W, ...)
-    r : int
-        Patch size.
-    step : int, optional
-        Spacing; default ``r // 2`` (half-overlapping, as in the lecture).
-
-    Returns
-    -------
-    ndarray, shape (n, 2), int
-        ``(y, x)`` per patch, row by row; empty if the image is smaller than ``r``.
+    Rows and columns of an image of ``shape`` (H, W, ...) start at 0 and advance by
+    ``step`` (default ``r // 2``); where the last step would leave pixels uncovered, one
+    more row (column) is added flush with the edge (the lecture's ``range(0, h - r, step)``
+    never reaches it). Returns ``(y, x)`` per patch, row by row, shape (n, 2); empty if
+    the image is smaller than ``r``.
 
     Examples
     --------
@@ -159,30 +147,11 @@ def corner_positions(
 ) -> np.ndarray:
     """Top-left corners of ``r x r`` patches centred on Harris corners ("interest points").
 
-    :func:`skimage.feature.corner_harris` scores how much a small window
-    changes when shifted in any direction (on the gray image, mirrored at
-    its border so that the border itself is no corner);
-    :func:`skimage.feature.corner_peaks` keeps the local maxima above an
-    *absolute* ``threshold``, so that a flat image gets no corners from its
-    noise. Corners whose patch would not fit are dropped.
-
-    Parameters
-    ----------
-    image : array_like, an image (see :func:`helpers.as_rgb`)
-    r : int
-        Patch size.
-    min_distance : int
-        Minimum distance between corners, in pixels.
-    threshold : float
-        Minimum Harris response (a step of contrast 0.1 forming a right-angled
-        corner scores about 2e-3).
-    max_corners : int, optional
-        Keep only the strongest so many.
-
-    Returns
-    -------
-    ndarray, shape (n, 2), int
-        ``(y, x)`` of each patch, strongest corner first.
+    :func:`skimage.feature.corner_harris` on the gray image (mirrored at its border),
+    then :func:`skimage.feature.corner_peaks`: local maxima at least ``min_distance``
+    apart above an *absolute* ``threshold`` (a flat image gets no corners from its
+    noise; a right-angled step of contrast 0.1 scores about 2e-3), the strongest
+    ``max_corners``. Returns ``(y, x)`` per patch that fits, strongest first, shape (n, 2).
 
     Examples
     --------
@@ -292,26 +261,11 @@ def sample_patches(
 ) -> np.ndarray:
     """A random sample of grid patches in which every patch of every image is equally likely.
 
-    The lecture fills its array from a few shuffled images until it is full;
-    here the ``n`` patches are drawn from all grid patches of the collection,
-    without replacement, and returned in random order.
-
-    Parameters
-    ----------
-    images : sequence of images
-    n : int or None
-        Patches to draw; ``None`` or more than there are: all of them.
-    r, step, norm, colour
-        As for :func:`patches`.
-    random_state : int, numpy.random.RandomState or None
-        As in scikit-learn: the same int gives the same sample.
-    positions : sequence of ndarray, optional
-        Top-left corners to draw from, one (n_i, 2) array per image; default:
-        :func:`grid_positions` with ``r`` and ``step``.
-
-    Returns
-    -------
-    ndarray, shape (n, r, r), or (n, r, r, 3) with ``colour``; float64
+    ``n`` patches (``None`` or more than there are: all) are drawn without replacement
+    from all grid patches of the images (or from ``positions``, one (n_i, 2) array per
+    image), in random order, seeded as scikit-learn seeds (``random_state``); ``r``,
+    ``step``, ``norm``, ``colour`` as for :func:`patches`. Returns float64, shape
+    (n, r, r), or (n, r, r, 3) with ``colour``.
 
     Examples
     --------

@@ -27,21 +27,10 @@ __all__ = [
 def scale_patches(p, scale: str = "each", floor: float = 0.1) -> np.ndarray:
     """Map patch values into [0, 1] for display.
 
-    Parameters
-    ----------
-    p : array_like, shape (n, r, r) or (n, r, r, 3)
-    scale : ``"each"``, ``"all"`` or ``"clip"``
-        ``"each"``: every patch around its own mean, over its own range, but
-        never over less than ``floor`` times the largest range in the stack,
-        so that a near-flat patch is drawn near-flat, not with its faint noise
-        stretched to black and white. ``"all"``: one range for the stack.
-        ``"clip"``: values clipped to [0, 1] (raw gray or colour patches).
-    floor : float
-        The contrast floor of ``"each"``, relative to the stack's largest range.
-
-    Returns
-    -------
-    ndarray, same shape, float64 in [0, 1]
+    ``p`` has shape (n, r, r) or (n, r, r, 3); the result, float64 in [0, 1], too.
+    ``scale="each"``: every patch around its own mean, over its own range but never
+    over less than ``floor`` times the stack's largest range (a near-flat patch is
+    drawn near-flat); ``"all"``: one range for the stack; ``"clip"``: clipped to [0, 1].
 
     Examples
     --------
@@ -110,34 +99,11 @@ def show_patches(p, ncols: int | None = None, scale: str = "each", ax=None, titl
 def patch_layout(image, r: int = 8, step: int | None = None, centre: tuple[int, int] = (0, 0), name: str = "image"):
     """Where the grid's patches lie: a close-up of the image with four neighbouring patches outlined.
 
-    Three panels: the image with the close-up marked (yellow); the close-up,
-    pixel by pixel, with the grid's row and column starts (white dotted
-    lines) and 2 x 2 neighbouring patches of :func:`helpers.grid_positions`
-    outlined in red, cyan, yellow and lime; the same four patches cut out
-    (:func:`helpers.patches_at`, gray), in the same colours.
-
-    Parameters
-    ----------
-    image : array_like, shape (H, W, 3) or (H, W)
-        Values in [0, 1].
-    r : int
-        Patch size.
-    step : int, optional
-        Grid spacing; default ``r // 2``.
-    centre : (int, int)
-        Row and column the close-up is centred on, as far as the image allows.
-    name : str
-        The image's name, for the first panel's title.
-
-    Returns
-    -------
-    Figure
-
-    Raises
-    ------
-    ValueError
-        If the image is too small for 2 x 2 grid patches (fewer than
-        ``r + step`` rows or columns).
+    Three panels: the image (named ``name``) with the close-up marked; the close-up
+    around ``centre`` with the grid's row and column starts and 2 x 2 neighbouring
+    patches of :func:`helpers.grid_positions` (``r``, ``step``) outlined; the same
+    four patches cut out, gray. Raises ValueError if the image has fewer than
+    ``r + step`` rows or columns.
 
     Examples
     --------

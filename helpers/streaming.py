@@ -1,13 +1,9 @@
-"""Folders of any size in bounded memory: descriptors and codebooks, one image file at a time (notebook 10).
+"""Folders of any size in bounded memory: descriptors and codebooks, one image file at a time.
 
-:func:`helpers.load_images` holds a whole collection in memory; the functions
-here read one file at a time and keep only the result, so that memory is set
-by the largest image and the batch, not by the number of files. Given a Dask
-``client``, :func:`describe_folder` and :func:`fit_codebook_folder` run the same
-work on the cluster's workers, in tasks of a few files each. A file that
-cannot be used is skipped, named in one warning and in ``skipped``, as
-:func:`helpers.load_images` does by default; the other results are kept.
-Nothing here changes thread limits: Dask's worker processes set their own.
+Machinery of notebook 10; not needed to follow the series. Memory is set by the
+largest image and the batch, not by the number of files. Given a Dask ``client``,
+the same work runs on the cluster's workers, a few files per task. A file that
+cannot be used is skipped and named in one warning and in ``skipped``.
 """
 
 from __future__ import annotations
@@ -178,35 +174,15 @@ def describe_folder(
     files_per_task: int = 8,
     **options,
 ) -> FolderHists:
-    """Descriptors of every image in a folder, in bounded memory, in this process or on a Dask cluster.
+    """Descriptors of every image in a folder, one image in memory at a time, here or on a Dask cluster.
 
-    Row ``i`` equals ``codebook.transform(load_images(path))[i]`` for the
-    images that load, but one image is in memory at a time: memory holds the
-    image, its patches and the result (8 bytes per feature and image).
-    Unusable files are skipped with one warning naming them.
-
-    With a Dask ``client``, the sorted file list is cut into tasks of
-    ``files_per_task`` files, each described by :func:`describe_files` on a
-    worker (the codebook is sent to every worker once); the rows come back
-    in file order and the skipped files of all tasks are merged. Only file
-    names travel to the workers, so they must see the folder at the same path.
-
-    Parameters
-    ----------
-    path : str or Path
-    codebook : fitted :class:`helpers.PatchCodebook`
-    recursive : bool
-        Also read subfolders.
-    client : dask.distributed.Client, optional
-    files_per_task : int
-        With a client: files per task.
-    **options
-        ``crop``, ``max_side``, ``progress``, as for :func:`describe_files`.
-
-    Returns
-    -------
-    FolderHists
-        Names relative to ``path``, sorted.
+    Row ``i`` equals ``codebook.transform(load_images(path))[i]`` for the images
+    that load; unusable files are skipped with one warning naming them. With a
+    Dask ``client``, tasks of ``files_per_task`` files each run
+    :func:`describe_files` on a worker (which must see the folder at the same
+    path); rows come back in file order. ``options``: ``crop``, ``max_side``,
+    ``progress`` as for :func:`describe_files`. Returns a :class:`FolderHists`
+    with names relative to ``path``, sorted.
 
     Examples
     --------
@@ -261,27 +237,11 @@ def code_statistics(
 ) -> CodeStatistics:
     """The k-means statistics of a batch of files' patches under a codebook: one task of distributed training.
 
-    Reads the files, draws ``codebook.n_patches`` of their patches (as
-    :meth:`~helpers.PatchCodebook.partial_fit` does for a batch), normalises
-    and whitens them as the codebook does, finds each one's nearest code
-    vector and returns, per code vector, the mean of its patches and their
-    number. A mini-batch k-means step on these means, weighted by the
-    counts, moves every code vector exactly as the step on the patches
-    themselves would (the mean of the patches nearest to a code vector is
-    nearest to it too: nearest-code cells are convex).
-
-    Parameters
-    ----------
-    files : sequence of str or Path
-    codebook : fitted :class:`helpers.PatchCodebook`
-    seed : int
-        Seeds the patch sample.
-    root, crop, max_side
-        As for :func:`describe_files`.
-
-    Returns
-    -------
-    CodeStatistics
+    Draws ``codebook.n_patches`` of the files' patches (:meth:`~helpers.PatchCodebook.sample`,
+    seeded by ``seed``), whitened as the codebook's, and returns per code vector the mean
+    and number of the patches nearest to it: a mini-batch k-means step on these means,
+    weighted by the counts, moves every code vector as the step on the patches would.
+    ``root``, ``crop``, ``max_side`` as for :func:`describe_files`.
     """
     from sklearn.utils.validation import check_is_fitted
 
@@ -325,27 +285,15 @@ def fit_codebook_folder(
 ):
     """Fit a codebook to a folder's patches by mini-batch k-means, a batch of images at a time.
 
-    Each epoch visits the files in a new random order. In this process, each
-    batch of ``images_per_batch`` images gives ``codebook.n_patches`` patches
-    to one :meth:`~helpers.PatchCodebook.partial_fit` (the first batch must
-    give at least ``codebook.n_codes``); memory holds one batch.
-
-    With a Dask ``client``, the first batch still starts the codebook here
-    (k-means++ and the whitening, if any), then each step sends the codebook
-    to the workers and ``tasks_per_step`` batches (default: one per worker
-    thread) to :func:`code_statistics`, one task each; the workers find the
-    nearest codes, and one ``codebook.kmeans_.partial_fit`` of their
-    per-code means, weighted by the counts, updates the codebook. That is the
-    mini-batch step on all the tasks' patches at once (Sculley 2010: each code
-    vector moves to the running mean of the patches it has won), except that
-    scikit-learn's rare random restarts of little-used code vectors pick among
-    the means, not the patches. The result depends on ``seed`` and
-    ``tasks_per_step``, not on which worker ran what.
-
-    Returns
-    -------
-    PatchCodebook
-        ``codebook``, fitted.
+    Each epoch visits the files in a new random order; each batch of ``images_per_batch``
+    images gives one :meth:`~helpers.PatchCodebook.partial_fit` (the first must give at least
+    ``n_codes`` patches). With a Dask ``client``, the first batch starts the codebook here,
+    then each step sends ``tasks_per_step`` batches (default: one per worker thread) to
+    :func:`code_statistics` and updates the codebook with one weighted
+    ``kmeans_.partial_fit`` of their per-code means: the mini-batch step on all their
+    patches at once, except that scikit-learn's rare restarts of little-used code vectors
+    pick among the means. The result depends on ``seed`` and ``tasks_per_step``, not on
+    the workers. Returns ``codebook``, fitted.
     """
     if images_per_batch < 1 or epochs < 1:
         raise ValueError(f"images_per_batch and epochs must be at least 1, got {images_per_batch} and {epochs}")

@@ -40,21 +40,9 @@ def _value(text: str):
 def read_csv(path: str | Path, columns: bool = False) -> list[dict] | dict[str, np.ndarray]:
     r"""The rows of a benchmark CSV, skipping the ``#`` lines that say how it was made.
 
-    Parameters
-    ----------
-    path : str or Path
-    columns : bool
-        Return one array per column instead (float if every cell is a
-        number, else str).
-
-    Returns
-    -------
-    list of dict, values as bool, int, float or str; or dict of ndarray
-
-    Raises
-    ------
-    ValueError
-        Naming the file, if it has no rows.
+    Returns a list of dicts of bool, int, float (an empty cell: NaN) or str; with
+    ``columns``, one array per column (float if every cell is a number, else str).
+    Raises ValueError naming the file if it has no rows.
 
     Examples
     --------

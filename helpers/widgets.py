@@ -8,27 +8,10 @@ from collections.abc import Callable
 def explore(f: Callable, **controls) -> None:
     """Show sliders (or other controls) that re-run ``f`` whenever one changes.
 
-    Like :func:`ipywidgets.interact`, with one difference: ``f`` is NOT run
-    when the controls are created. Call ``f`` once yourself, in the cell
-    before, for the initial state: its figure and printed numbers are then
-    stored in the notebook and checked by nbval, while the controls are only
-    active in a live Jupyter session. (``interact`` runs ``f`` at once into a
-    widget output that a headless run records differently from nbval.)
-
-    Where the controls cannot be shown (a notebook that is not trusted yet, a
-    static page, a text view), the output reads as one line that names them,
-    e.g. ``[Controls k, r: run this notebook in JupyterLab to use them; the
-    cell above shows their first setting.]``, instead of the widget's repr.
-
-    Parameters
-    ----------
-    f : callable
-        Called with the controls' values as keyword arguments.
-    **controls
-        ipywidgets abbreviations, as for ``interact``: ``(min, max, step)``
-        tuples give sliders, lists give drop-downs.
-
-    Returns nothing (the widget is displayed), so that no repr is printed.
+    Like :func:`ipywidgets.interact` (``controls`` as its abbreviations), except that
+    ``f`` is not run when the controls are created: call it once in the cell before,
+    so that nbval checks the initial state. Where controls cannot be shown, the
+    output is one line naming them instead of the widget's repr. Returns nothing.
     """
     import ipywidgets
     from IPython.display import display

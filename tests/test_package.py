@@ -35,6 +35,7 @@ def test_module_names_are_not_function_names():
         "streaming",
         "tables",
         "tree",
+        "vq",
         "widgets",
     }
     functions = {name for name in helpers.__all__ if name not in modules}
