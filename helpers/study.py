@@ -154,7 +154,8 @@ def describe_labelled(
     labels : ndarray of str, shape (n,)
     names : list of str
     skipped : dict of str to str
-        Unusable files and why (unreadable, or too small for a descriptor).
+        Unusable files and why (unreadable, too small for a descriptor, or the
+        only usable photo of its label, which has no other photo to find).
     """
     from tqdm import tqdm
 
@@ -179,7 +180,12 @@ def describe_labelled(
             rows[key].append(row)
         labels.append(label)
         names.append(name)
-    return {k: np.array(v) for k, v in rows.items()}, np.array(labels, dtype=str), names, skipped
+    labels = np.array(labels, dtype=str)
+    alone = [i for i, label in enumerate(labels) if (labels == label).sum() < 2]
+    for i in alone:  # its label has no other usable photo to find
+        skipped[names[i]] = f"the only usable photo of label '{labels[i]}'"
+    keep = np.setdiff1d(np.arange(len(labels)), alone)
+    return {k: np.array(v)[keep] for k, v in rows.items()}, labels[keep], [names[i] for i in keep], skipped
 
 
 def check_labels(labels: Sequence[str]) -> str:

@@ -72,6 +72,11 @@ def test_describe_labelled_reads_each_file_once_and_skips_bad_ones(labelled, tmp
     rows, labels, names, skipped = study.describe_labelled(found, {"tiny": tiny})
     assert rows["tiny"].shape == (12, 768) and len(labels) == len(names) == 12
     assert list(skipped) == ["space/broken.jpg"]
+    for name in ["objects/objects-02.jpg", "objects/objects-03.jpg", "objects/objects-04.jpg"]:
+        (folder / name).write_bytes(b"")  # objects/ keeps one usable photo: it has nothing to find
+    rows, labels, names, skipped = study.describe_labelled(study.labelled_files(folder), {"tiny": tiny})
+    assert skipped["objects/objects-01.jpg"] == "the only usable photo of label 'objects'"
+    assert "objects" not in labels and rows["tiny"].shape == (8, 768) and len(names) == 8
     score = study.score_rows(rows["tiny"], labels, "tiny", 0, norm=None, metric="euclidean", method="ward")
     assert score["variant"] == "tiny" and score["readout"] == "raw euclidean ward"
     assert 0 <= score["p@5"] <= 1 and 0 <= score["accuracy"] <= 1
