@@ -9,9 +9,10 @@ fresh kernel of this Python, from ``notebooks/``; the kernel's printed output (t
 photos found, every skipped file with its reason, the progress bars) streams to the
 terminal as it runs. The executed notebook goes to a temporary file; only when every
 cell has run are the notebook, its page (and, for ``study``, the CSV of scores) moved
-into the target folder. On failure the target's earlier results are removed and the
-cause is printed in one line, so no page ever shows results that this run did not
-compute.
+into the target folder, and the progress bars are left out of the page. On failure
+the target's earlier results are removed and the error is printed: one line that says
+why, then the files it names, one a line. So no page ever shows results that this run
+did not compute.
 """
 
 from __future__ import annotations
