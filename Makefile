@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lab notebooks gallery own bench check-pages lock lint format clean
+.PHONY: run test lab notebooks gallery own study bench check-pages lock lint format clean
 
 # Create .venv if missing, install the exact pins and `helpers` (editable).
 $(STAMP): requirements.lock pyproject.toml
@@ -42,10 +42,15 @@ notebooks: $(STAMP)
 gallery: $(STAMP)
 	$(BIN)/python tools/notebooks.py gallery
 
-## own: run notebook 12 on a folder of photos into build/own/: make own PHOTOS=path/to/folder [K=256] [R=8] [CLUSTERS=6]
+## own: run notebook 12 on a folder of photos (subfolders included) into build/own/: make own PHOTOS=path/to/folder [K=256] [R=8] [CLUSTERS=6]
 own: $(STAMP)
 	@test -n "$(PHOTOS)" || { echo "usage: make own PHOTOS=path/to/folder [K=256] [R=8] [CLUSTERS=6]"; exit 2; }
-	$(BIN)/python tools/notebooks.py own "$(PHOTOS)" $(if $(K),K=$(K)) $(if $(R),r=$(R)) $(if $(CLUSTERS),n_clusters=$(CLUSTERS))
+	$(BIN)/python tools/own.py own "$(PHOTOS)" $(if $(K),K=$(K)) $(if $(R),r=$(R)) $(if $(CLUSTERS),n_clusters=$(CLUSTERS))
+
+## study: notebook 13 on a folder with one subfolder per label into build/study/ (page and CSV): make study PHOTOS=path/to/folder [K=256] [MAX=2000]
+study: $(STAMP)
+	@test -n "$(PHOTOS)" || { echo "usage: make study PHOTOS=path/to/folder [K=256] [MAX=2000] (one subfolder per label)"; exit 2; }
+	$(BIN)/python tools/own.py study "$(PHOTOS)" $(if $(K),K=$(K)) $(if $(MAX),max_photos=$(MAX))
 
 ## bench: time the lecture's code against helpers, and the nearest-code search against the bare float32 product of its shape (not part of make test)
 bench: $(STAMP)

@@ -9,7 +9,7 @@ The pipeline's stages, one module each, data flowing one way::
 
 ``plotting`` draws them. The machinery of single notebooks, not needed to
 follow the series: ``evaluation`` and ``tables`` (the protocol and its tables,
-06, 08, 09, 11), ``compression`` and ``coder`` (07), ``streaming`` (10) and
+06, 08, 09, 11), ``compression`` and ``coder`` (07), ``streaming`` (10), ``study`` (13) and
 ``widgets`` (sliders). Modules load on first use, so ``import helpers`` is
 quick and imports neither pyplot nor Dask.
 """
@@ -28,6 +28,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
         "images",
         "plotting",
         "streaming",
+        "study",
         "tables",
         "tree",
         "vq",

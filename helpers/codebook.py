@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import numbers
 import zlib
+from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, clone
@@ -39,6 +40,7 @@ __all__ = [
     "SAMPLINGS",
     "VLAD_NORMS",
     "PatchCodebook",
+    "fitting_k",
 ]
 
 #: How :meth:`PatchCodebook.transform` turns the patches of an image into numbers.
@@ -67,6 +69,11 @@ def _check_images(X) -> list[tuple[str, np.ndarray]]:
         raise ValueError(
             f"expected a sequence of images (a list, or an array of shape (n, H, W, C)), got an array of shape "
             f"{X.shape}; for one image, pass [image]"
+        )
+    if isinstance(X, (str, Path)) or any(isinstance(x, (str, Path)) for x in X):
+        raise TypeError(
+            "expected images (arrays), got file paths: load them first with helpers.load_images(folder) "
+            "or [helpers.load_image(path) for path in paths]"
         )
     names = getattr(X, "names", None) or [f"image {i}" for i in range(len(X))]
     if len(X) == 0:
@@ -301,7 +308,10 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         self._start()
         rows = self.sample(X)
         if len(rows) < self.n_codes:
-            raise ValueError(f"cannot fit {self.n_codes} code vectors to {len(rows)} patches")
+            raise ValueError(
+                f"cannot fit {self.n_codes} code vectors to {len(rows)} patches: choose n_codes = "
+                f"{fitting_k(len(rows))} or fewer (about 10 patches per code vector), or give more or larger images"
+            )
         if self.whiten is not None:
             self.whitener_ = self._whitener().fit(rows)
             rows = self.whitener_.transform(rows)
@@ -323,7 +333,10 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         rows = self.sample(X)
         if first:
             if len(rows) < self.n_codes:
-                raise ValueError(f"the first batch gives {len(rows)} patches, fewer than n_codes = {self.n_codes}")
+                raise ValueError(
+                    f"the first batch gives {len(rows)} patches, fewer than n_codes = {self.n_codes}: use larger "
+                    f"batches, or n_codes = {fitting_k(len(rows))} or fewer"
+                )
             if self.whiten is not None:
                 self.whitener_ = self._whitener().fit(rows)
             self.kmeans_ = self._kmeans()
@@ -495,3 +508,29 @@ def _pad_to_blocks(image: np.ndarray, r: int) -> np.ndarray:
     """The image padded at the bottom and right, repeating its edge, to whole ``r x r`` blocks."""
     h, w = image.shape[:2]
     return np.pad(image, ((0, -h % r), (0, -w % r), (0, 0)), mode="edge")
+
+
+def fitting_k(n_patches: int) -> int:
+    """A K that ``n_patches`` patches can fit: the largest power of 2 with at least 10 patches per code vector.
+
+    At least 1.
+
+    Examples
+    --------
+    >>> fitting_k(162), fitting_k(70000), fitting_k(3)
+    (16, 4096, 1)
+    """
+    return 2 ** max(0, int(np.floor(np.log2(max(n_patches, 1) / 10))))
+
+
+def _check_codebook(codebook, what: str) -> None:
+    """A clear error when ``codebook`` is not a fitted PatchCodebook (e.g. a plain scikit-learn k-means)."""
+    if isinstance(codebook, PatchCodebook):
+        return
+    if hasattr(codebook, "cluster_centers_") or hasattr(codebook, "n_clusters"):
+        raise TypeError(
+            f"{what} needs a helpers.PatchCodebook, which knows the patch size and normalisation; got a "
+            f"{type(codebook).__name__}. Fit one with helpers.PatchCodebook(n_codes=K, patch_size=r).fit(images) "
+            "(its k-means is codebook.kmeans_), or decode by hand: kmeans.cluster_centers_[codes]"
+        )
+    raise TypeError(f"{what} needs a fitted helpers.PatchCodebook, got {type(codebook).__name__}")

@@ -38,6 +38,9 @@ def patchhist(image, codebook) -> np.ndarray:
     -------
     ndarray, shape (codebook.n_features_out_,), float64
     """
+    from .codebook import _check_codebook
+
+    _check_codebook(codebook, "patchhist")
     return codebook.transform([image])[0]
 
 

@@ -23,10 +23,13 @@ __all__ = [
     "load_image",
     "load_images",
     "read_image",
+    "short_names",
 ]
 
 #: File endings read as images; other files in a folder are reported and skipped.
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp", ".ppm", ".pgm"})
+#: :func:`load_images` removes a black frame only if what remains is at least this share of the image's area.
+FRAME_KEEPS = 0.5
 #: A progress bar is shown when a folder holds at least this many image files.
 PROGRESS_MIN_FILES = 100
 
@@ -113,6 +116,54 @@ class ImageList(list):
             return ImageList(super().__getitem__(index), self.names[index])
         return super().__getitem__(index)
 
+    def skipped_table(self) -> str:
+        """The skipped files as an aligned two-column table (file, reason), one line each; ``""`` if none.
+
+        Examples
+        --------
+        >>> skipped = {"a.jpg": "empty file (0 bytes)", "notes.txt": "not an image file"}
+        >>> print(ImageList(skipped=skipped).skipped_table())
+        skipped 2 files:
+          a.jpg       empty file (0 bytes)
+          notes.txt   not an image file
+        """
+        if not self.skipped:
+            return ""
+        width = max(len(name) for name in self.skipped)
+        lines = [f"  {name:<{width}}   {why}" for name, why in self.skipped.items()]
+        return f"skipped {len(lines)} file{'s' * (len(lines) > 1)}:\n" + "\n".join(lines)
+
+
+def short_names(names: Sequence[str], width: int = 16) -> list[str]:
+    """Captions of at most ``width`` characters that keep names apart: the middle of a long name becomes ``…``.
+
+    A name that fits is kept. A longer one keeps its start and its end (where
+    phone photos differ: ``IMG_20240714_183512.jpg``), trying ever more of
+    the end until no two captions are equal; names that still collide (they
+    differ only in the middle) get ``#i`` (their position) in front.
+
+    Examples
+    --------
+    >>> short_names(["IMG_20240714_183512.jpg", "IMG_20240714_183547.jpg", "cat.png"], width=12)
+    ['IMG_2…12.jpg', 'IMG_2…47.jpg', 'cat.png']
+    """
+    if width < 5:
+        raise ValueError(f"captions need a width of at least 5 characters, got {width}")
+    names = [str(n) for n in names]
+
+    def cut(name: str, head: int) -> str:
+        return name if len(name) <= width else name[:head] + "…" + name[len(name) - (width - 1 - head) :]
+
+    for head in range((width - 1) // 2, -1, -1):
+        short = [cut(n, head) for n in names]
+        if len(set(short)) == len(short) or len(set(names)) < len(names):
+            break
+    seen = [s for s in short if short.count(s) > 1]
+    return [
+        f"#{i} {cut(n, 0)[-(width - len(str(i)) - 2) :]}" if s in seen else s
+        for i, (n, s) in enumerate(zip(names, short, strict=True))
+    ]
+
 
 class ImageReadError(ValueError):
     """An image file or array cannot be used; the message names it and says why."""
@@ -155,6 +206,11 @@ def as_rgb(image, *, name: str = "image") -> np.ndarray:
     """
     from skimage.util import img_as_float
 
+    if isinstance(image, (str, Path)):
+        raise ImageReadError(
+            f"{name}: got the file path {str(image)!r}, not an image array: load it with helpers.load_image(path) "
+            "(a folder: helpers.load_images(folder))"
+        )
     image = np.asarray(image)
     if image.ndim == 2:
         image = image[..., np.newaxis]
@@ -225,18 +281,23 @@ def crop_black(image: np.ndarray, threshold: float = 0.05, mean_max: float = 0.0
     return image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
-def _prepare(image: np.ndarray, name: str, crop: bool, max_side: int | None) -> np.ndarray:
-    """The one path every loaded image takes: checked RGB float32, frame cropped, downscaled."""
+def _prepare(image: np.ndarray, name: str, crop: bool, max_side: int | None, min_side: int = 1) -> np.ndarray:
+    """The one path every loaded image takes: checked RGB float32, frame cropped, downscaled, large enough."""
     from skimage.transform import resize
 
     image = as_rgb(image, name=name)
     if crop:
-        image = crop_black(image)
+        framed = crop_black(image)
+        if framed.size >= FRAME_KEEPS * image.size:  # a frame is a border; a dark photo's dark part may be most of it
+            image = framed
     h, w = image.shape[:2]
     if max_side is not None and max(h, w) > max_side:
         scale = max_side / max(h, w)
         shape = (max(1, round(h * scale)), max(1, round(w * scale)), 3)
         image = np.clip(resize(image, shape, anti_aliasing=True), 0, 1).astype(np.float32)
+    if min(image.shape[:2]) < min_side:
+        h, w = image.shape[:2]
+        raise ImageReadError(f"{name}: {h} x {w} pixels, too small for one {min_side} x {min_side} patch")
     return np.ascontiguousarray(image)
 
 
@@ -256,12 +317,14 @@ def read_image(path: str | Path, max_side: int | None = None) -> np.ndarray:
     Raises
     ------
     ImageReadError
-        Naming the file: missing (or a broken link), not an image, truncated,
-        or too large.
+        Naming the file: missing (or a broken link), empty, not an image,
+        truncated, or too large.
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     path = Path(path).expanduser()
+    if path.is_file() and path.stat().st_size == 0:
+        raise ImageReadError(f"{path}: empty file (0 bytes)")
     try:
         with Image.open(path) as im:
             if max_side is not None and im.format == "JPEG":
@@ -293,8 +356,20 @@ def read_image(path: str | Path, max_side: int | None = None) -> np.ndarray:
         raise ImageReadError(f"{path}: could not be decoded ({err})") from None
 
 
-def load_image(path: str | Path, *, crop: bool = True, max_side: int | None = 512) -> np.ndarray:
-    """Read one image file and prepare it exactly as :func:`load_images` does.
+def load_image(path: str | Path, *, crop: bool = True, max_side: int | None = 512, min_side: int = 1) -> np.ndarray:
+    """Read one image file and prepare it exactly as :func:`load_images` does for a folder.
+
+    Parameters
+    ----------
+    path : str or Path
+    crop : bool
+        Remove a black frame (:func:`crop_black`), unless that would leave
+        less than :data:`FRAME_KEEPS` of the image: a dark photo with a small
+        lit part stays whole.
+    max_side : int or None
+        Downscale so that the longer side is at most this.
+    min_side : int
+        Refuse an image whose shorter side is below this (:func:`load_images` uses 8, one patch).
 
     Returns
     -------
@@ -306,14 +381,17 @@ def load_image(path: str | Path, *, crop: bool = True, max_side: int | None = 51
         Naming the file, if it cannot be read or its pixels cannot be used.
     """
     path = Path(path).expanduser()
-    return _prepare(read_image(path, max_side), str(path), crop, max_side)
+    if isinstance(path, Path) and path.is_dir():
+        raise ImageReadError(f"{path}: a folder, not an image file; use helpers.load_images(folder) for a folder")
+    return _prepare(read_image(path, max_side), str(path), crop, max_side, min_side)
 
 
-def image_files(path: str | Path, *, recursive: bool = False) -> list[Path]:
+def image_files(path: str | Path, *, recursive: bool = False, warn_others: bool = True) -> list[Path]:
     """The image files of a folder, sorted; warns once naming the other files.
 
     Hidden files are ignored; broken links are listed (reading them then
-    fails like any unreadable file).
+    fails like any unreadable file). ``warn_others=False`` leaves the other
+    files unmentioned (the caller reports them).
 
     Raises
     ------
@@ -341,7 +419,7 @@ def image_files(path: str | Path, *, recursive: bool = False) -> list[Path]:
     files = listing(recursive)
     images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
     others = [str(p.relative_to(folder)) for p in files if p.suffix.lower() not in IMAGE_SUFFIXES]
-    if others:
+    if others and warn_others:
         warnings.warn(
             f"skipped {len(others)} file(s) in {folder} that are not images: {', '.join(others)}", stacklevel=3
         )
@@ -352,13 +430,47 @@ def image_files(path: str | Path, *, recursive: bool = False) -> list[Path]:
     return images
 
 
+#: How the reasons for skipping a duplicate, and a file that is not an image by its name, start.
+DUPLICATE, NOT_IMAGE = "a duplicate of", "not an image file"
+
+
+def _all_files(folder: Path, recursive: bool) -> list[Path]:
+    """Every visible file of the folder (and its subfolders), as :func:`image_files` lists them."""
+    found = folder.rglob("*") if recursive else folder.iterdir()
+    return [
+        p
+        for p in found
+        if (p.is_file() or p.is_symlink() and not p.exists())
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    ]
+
+
+def _duplicate(path: Path, first: dict, name: str) -> str:
+    """Why ``path`` repeats a file already seen (a link to it, or the same bytes), or ``""``; records it otherwise."""
+    import hashlib
+
+    if not path.exists():
+        return ""
+    real = path.resolve()
+    if real in first:
+        return f"{DUPLICATE} {first[real]} (a link to the same file)"
+    with open(path, "rb") as f:
+        digest = hashlib.file_digest(f, "sha1").hexdigest()
+    if digest in first:
+        return f"{DUPLICATE} {first[digest]} (the same bytes)"
+    first[real] = first[digest] = name
+    return ""
+
+
 def load_images(
     path: str | Path | None = None,
     *,
     recursive: bool = False,
     crop: bool = True,
     max_side: int | None = 512,
+    min_side: int = 8,
     on_error: str = "skip",
+    duplicates: str = "keep",
     progress: bool | None = None,
 ) -> ImageList:
     """Load the bundled collection, or every image file in a folder.
@@ -369,16 +481,28 @@ def load_images(
         A folder (``~`` is expanded). ``None`` loads the 21 bundled images of
         :data:`COLLECTION`.
     recursive : bool
-        Also read the subfolders.
+        Also read the subfolders (names then include them: ``2024/IMG_1.jpg``).
     crop : bool
-        Remove black frames (:func:`crop_black`).
+        Remove black frames (:func:`crop_black`), unless that would leave less
+        than :data:`FRAME_KEEPS` of the image (then it is content: a night
+        photo with a small lit window stays whole).
     max_side : int or None
         Downscale (anti-aliased) so that the longer side is at most this;
         ``None`` keeps the full size.
-    on_error : ``"skip"`` or ``"raise"``
-        A file that cannot be used is skipped with a warning naming it and
-        recorded in ``skipped`` (default, as :func:`helpers.streaming.describe_folder`
-        does), or stops the load with one error naming every such file.
+    min_side : int
+        Skip an image whose shorter side is below this: smaller than one
+        ``min_side x min_side`` patch (default 8, the series' patch size).
+    on_error : ``"skip"``, ``"list"`` or ``"raise"``
+        A file that cannot be used (not an image file, empty, unreadable,
+        too small, or a duplicate with ``duplicates="skip"``) is skipped and
+        recorded in ``skipped`` with the reason, with one warning naming them all (``"skip"``, as
+        :func:`helpers.streaming.describe_folder` does) or none (``"list"``:
+        print :meth:`ImageList.skipped_table` yourself); or the load stops with
+        one error naming every unusable image file (``"raise"``; duplicates and
+        files that are not images by their ending are still only skipped).
+    duplicates : ``"keep"`` or ``"skip"``
+        Load every file (default), or skip a file that repeats one already
+        loaded, a link to it or the same bytes, naming that one in the reason.
     progress : bool or None
         Show a progress bar; ``None``: for :data:`PROGRESS_MIN_FILES` files or more.
 
@@ -403,29 +527,46 @@ def load_images(
     """
     from tqdm import tqdm
 
-    if on_error not in ("raise", "skip"):
-        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+    if on_error not in ("raise", "skip", "list"):
+        raise ValueError(f"on_error must be 'skip', 'list' or 'raise', got {on_error!r}")
+    if duplicates not in ("keep", "skip"):
+        raise ValueError(f"duplicates must be 'keep' or 'skip', got {duplicates!r}")
     if path is None:
         return ImageList(
-            [_prepare(load(), name, crop, max_side) for name, load in COLLECTION], [n for n, _ in COLLECTION]
+            [_prepare(load(), name, crop, max_side, min_side) for name, load in COLLECTION],
+            [n for n, _ in COLLECTION],
+        )
+    if not isinstance(path, (str, Path)):
+        raise TypeError(
+            f"load_images takes a folder (str or Path), got {type(path).__name__}; for one file: load_image"
         )
     folder = Path(path).expanduser()
-    files = image_files(folder, recursive=recursive)
+    if folder.is_file():
+        raise NotADirectoryError(f"{folder} is a file, not a folder of images: use helpers.load_image({str(folder)!r})")
+    files = image_files(folder, recursive=recursive, warn_others=False)
     show = len(files) >= PROGRESS_MIN_FILES if progress is None else progress
     loaded = ImageList()
+    for other in sorted(set(_all_files(folder, recursive)) - set(files)):
+        loaded.skipped[str(other.relative_to(folder))] = f"{NOT_IMAGE} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})"
+    first: dict = {}  # a file's resolved path, and its bytes' digest: the name it was loaded under
     for f in tqdm(files, desc="loading", unit="image", disable=not show, leave=False):
+        name = str(f.relative_to(folder))
         try:
-            loaded.append(load_image(f, crop=crop, max_side=max_side))
-            loaded.names.append(str(f.relative_to(folder)))
+            same = _duplicate(f, first, name) if duplicates == "skip" else ""
+            if same:
+                loaded.skipped[name] = same
+                continue
+            loaded.append(load_image(f, crop=crop, max_side=max_side, min_side=min_side))
+            loaded.names.append(name)
         except ImageReadError as err:
-            loaded.skipped[str(f.relative_to(folder))] = str(err).removeprefix(f"{f}: ")
+            loaded.skipped[name] = str(err).removeprefix(f"{f}: ")
     problems = "\n".join(f"{name}: {why}" for name, why in loaded.skipped.items())
-    if loaded.skipped and on_error == "raise":
-        raise ImageReadError(
-            f"{len(loaded.skipped)} of {len(files)} image files in {folder} cannot be used:\n{problems}"
-        )
-    if loaded.skipped:
-        warnings.warn(f"skipped {len(loaded.skipped)} unusable image file(s) in {folder}:\n{problems}", stacklevel=2)
+    unusable = [name for name, why in loaded.skipped.items() if not why.startswith((DUPLICATE, NOT_IMAGE))]
+    if unusable and on_error == "raise":
+        listed = "\n".join(f"{name}: {loaded.skipped[name]}" for name in unusable)
+        raise ImageReadError(f"{len(unusable)} of {len(files)} image files in {folder} cannot be used:\n{listed}")
+    if loaded.skipped and on_error == "skip":
+        warnings.warn(f"skipped {len(loaded.skipped)} file(s) in {folder}:\n{problems}", stacklevel=2)
     if not loaded:
-        raise ValueError(f"none of the {len(files)} image files in {folder} could be used")
+        raise ValueError(f"none of the {len(files)} image files in {folder} could be used:\n{problems}")
     return loaded

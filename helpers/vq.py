@@ -53,6 +53,9 @@ def patchcode(image, codebook: PatchCodebook) -> np.ndarray:
     >>> patchcode(images["camera"], codebook).shape
     (512, 512)
     """
+    from .codebook import _check_codebook
+
+    _check_codebook(codebook, "patchcode")
     if codebook.norm not in ("none", "center") or codebook.whiten is not None:
         raise ValueError(
             f"patchcode needs a codebook of raw or mean-removed patches (norm 'none' or 'center', no whitening), "

@@ -253,7 +253,7 @@ def test_load_images_skips_a_bad_file_by_default_and_keeps_the_others(folder):
         loaded = helpers.load_images(folder)
     messages = [str(w.message) for w in caught]
     assert any("notes.txt" in m for m in messages) and any("photo1.png: not a readable image" in m for m in messages)
-    assert loaded.names == ["photo0.png", "photo2.png"] and list(loaded.skipped) == ["photo1.png"]
+    assert loaded.names == ["photo0.png", "photo2.png"] and list(loaded.skipped) == ["notes.txt", "photo1.png"]
 
 
 def test_load_images_raise_names_every_bad_file(folder):

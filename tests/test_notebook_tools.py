@@ -125,20 +125,3 @@ def test_gallery_refuses_figures_older_than_their_notebook(tmp_path, monkeypatch
     os.utime(tmp_path / "build" / "figures" / "05-dendrogram.png", (old, old))
     assert tool.stale_figures() == ["05-dendrogram"]
     assert tool.gallery() == 1
-
-
-def test_own_runs_notebook_12_on_a_folder_and_reports_what_it_skipped(tmp_path, monkeypatch):
-    import helpers
-
-    photos = tmp_path / "photos"
-    helpers.streaming.write_sample_folder(photos, 8, min_side=48, max_side=64, seed=1)
-    (photos / "broken.jpg").write_bytes(b"not a photo")
-    monkeypatch.setattr(tool, "BUILD", tmp_path / "build")
-    assert tool.own([str(photos), "K=16", "n_clusters=3"]) == 0
-    executed = nbformat.read(tmp_path / "build" / "own" / tool.OWN.name, as_version=4)
-    printed = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
-    assert f"8 images from {photos}; skipped: {{'broken.jpg'" in printed
-    assert "16 code vectors of 8 x 8 pixels" in printed and "photos per cluster, left to right:" in printed
-    assert (tmp_path / "build" / "own" / "12-your-own-photos.html").exists()
-    assert tool.own([str(tmp_path / "nowhere")]) == 2
-    assert tool.own([str(photos), "K=lots"]) == 2

@@ -50,7 +50,8 @@ def test_a_bad_file_or_a_tiny_image_never_loses_the_others(folder, codebook, tmp
     assert np.array_equal(result.hists, streaming.describe_folder(folder, codebook).hists)
     with pytest.warns(UserWarning, match="broken.png"):
         loaded = helpers.load_images(mixed)  # the same default: skip, warn, keep the others
-    assert "broken.png" in loaded.skipped and len(loaded) == 7
+    assert "broken.png" in loaded.skipped and len(loaded) == 6  # load_images also skips the strip (min_side=8)
+    assert loaded.skipped["strip.png"] == "4 x 40 pixels, too small for one 8 x 8 patch"
 
 
 def test_describe_files_in_partitions_gives_the_same_rows(folder, codebook):

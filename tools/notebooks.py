@@ -3,7 +3,6 @@
     python tools/notebooks.py build     # make run: build/html/ (index.html, one page per notebook) and build/figures/
     python tools/notebooks.py execute   # make notebooks: refresh the stored outputs
     python tools/notebooks.py gallery   # make gallery: copy the README's figures to docs/gallery/
-    python tools/notebooks.py own FOLDER [K=256 r=8 n_clusters=6]   # make own: notebook 12 on a folder
 
 Each notebook runs top to bottom in a fresh kernel of this Python (``sys.executable``,
 whatever other ``python3`` kernels Jupyter knows), from the ``notebooks/`` folder,
@@ -24,11 +23,6 @@ numbered per notebook, so that JupyterLab shows the controls of an unrun noteboo
 re-running changes only what changed. Execution timing is dropped.
 
 Pass notebook paths after the command to run only those.
-
-``own`` runs ``notebooks/12-your-own-photos.ipynb`` on a folder of photos: the
-values given (``folder``, and optionally ``K``, ``r``, ``n_clusters``) go into a
-cell inserted after the notebook's cell tagged ``parameters`` (the convention of
-papermill), and the executed notebook and its page go to ``build/own/``.
 """
 
 from __future__ import annotations
@@ -305,63 +299,12 @@ def gallery() -> int:
     return 0
 
 
-OWN = NOTEBOOKS / "12-your-own-photos.ipynb"
-OWN_PARAMETERS = {"K": int, "r": int, "n_clusters": int}
-
-
-def own(argv: list[str]) -> int:
-    """Notebook 12 on a folder: ``own FOLDER [K=.. r=.. n_clusters=..]``; writes build/own/."""
-    from nbclient.exceptions import CellExecutionError
-
-    if not argv:
-        print("usage: python tools/notebooks.py own FOLDER [K=256] [r=8] [n_clusters=6]")
-        return 2
-    folder = Path(argv[0]).expanduser().resolve()
-    if not folder.is_dir():
-        print(f"{folder} is not a folder of photos")
-        return 2
-    values = {"folder": str(folder)}
-    for item in argv[1:]:
-        key, _, value = item.partition("=")
-        if key not in OWN_PARAMETERS or not value.isdigit():
-            print(f"unknown or invalid parameter {item!r}: give K=<int>, r=<int> or n_clusters=<int>")
-            return 2
-        values[key] = OWN_PARAMETERS[key](value)
-    nb = nbformat.read(OWN, as_version=4)
-    at = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
-    injected = nbformat.v4.new_code_cell("\n".join(f"{k} = {v!r}" for k, v in values.items()))
-    injected.metadata["tags"] = ["injected-parameters"]
-    nb.cells.insert(at + 1, injected)
-    target = BUILD / "own"
-    target.mkdir(parents=True, exist_ok=True)
-    source = target / OWN.name
-    nbformat.write(nb, source)
-    failed = None
-    start = time.perf_counter()
-    try:
-        executed = execute(source, cwd=NOTEBOOKS)
-    except CellExecutionError as err:  # keep what ran, say what failed
-        executed, failed = nbformat.read(source, as_version=4), err
-    nbformat.write(executed, source)
-    (target / f"{OWN.stem}.html").write_text(page(clean(executed, OWN.name), OWN.stem), encoding="utf-8")
-    copy_mathjax(target)
-    if failed is not None:
-        last = [line for line in str(failed).splitlines() if line.strip()][-1]
-        print(f"notebook 12 stopped on {folder}: {last}")
-        return 1
-    print(f"notebook 12 on {folder}: {time.perf_counter() - start:.0f} s")
-    print(f"open {target / (OWN.stem + '.html')} in a browser (or {source} in JupyterLab)")
-    return 0
-
-
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("build", "execute", "gallery", "own"):
+    if not argv or argv[0] not in ("build", "execute", "gallery"):
         print(__doc__)
         return 2
     if argv[0] == "gallery":
         return gallery()
-    if argv[0] == "own":
-        return own(argv[1:])
     command, chosen = argv[0], [Path(a).resolve() for a in argv[1:]]
     paths = chosen or sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
     threads = set_thread_defaults()
