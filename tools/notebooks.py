@@ -80,6 +80,12 @@ WIDGET_NOTE = "[Interactive controls: they work when the notebook runs in Jupyte
 #: accessibility explorer, translations of the menus, the Python module around it).
 MATHJAX_URL = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"  # the combined configuration the package ships
 MATHJAX_SKIP = ("SVG", "a11y", "localization", "*.py", "__pycache__")
+#: The cell metadata that ``clean`` keeps: tags (solutions, figures, parameters), JupyterLab's
+#: hidden input and output, nbgrader's cell roles, and a cell's editable/deletable locks.
+CELL_METADATA = ("tags", "jupyter", "nbgrader", "editable", "deletable")
+#: The notebook metadata that ``clean`` keeps: what JupyterLab compares when a notebook opens
+#: (kernelspec, language_info), the widget state, and the course page's ``course`` entry.
+NOTEBOOK_METADATA = ("kernelspec", "language_info", "widgets", "course")
 
 
 class ThisPythonKernels(KernelSpecManager):
@@ -115,18 +121,27 @@ def execute(path: Path, cwd: Path | None = None) -> nbformat.NotebookNode:
 def clean(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
     """Keep only stable metadata, so that a re-run diff shows only real changes.
 
-    ``name`` (the notebook's file name) seeds the widget model ids.
+    nbconvert's ``CoalesceStreamsPreprocessor`` joins consecutive stdout (or stderr)
+    chunks (how print output is chunked depends on timing); its ``ClearMetadataPreprocessor``
+    keeps of each code cell's metadata only :data:`CELL_METADATA` (execution timing,
+    ``collapsed`` and ``scrolled`` go) and of the notebook's only :data:`NOTEBOOK_METADATA`.
+    The kernelspec is set to :data:`KERNELSPEC`; the widget state is kept if it holds any
+    widget. ``name`` (the notebook's file name) seeds the widget model ids.
     """
-    metadata = {"kernelspec": KERNELSPEC, "language_info": nb.metadata.get("language_info", {"name": "python"})}
-    if nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state"):
-        metadata["widgets"] = nb.metadata["widgets"]
-    nb.metadata = nbformat.from_dict(metadata)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs = merge_streams(cell.outputs)
-        cell.metadata.pop("execution", None)
-        cell.metadata.pop("collapsed", None)
-        cell.metadata.pop("scrolled", None)
+    from nbconvert.preprocessors import ClearMetadataPreprocessor, CoalesceStreamsPreprocessor
+
+    has_widgets = bool(nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state"))
+    nb.metadata.setdefault("language_info", {"name": "python"})
+    nb, _ = CoalesceStreamsPreprocessor().preprocess(nb, {})
+    nb, _ = ClearMetadataPreprocessor(
+        preserve_cell_metadata_mask=set(CELL_METADATA),
+        preserve_nb_metadata_mask=set(NOTEBOOK_METADATA) if has_widgets else set(NOTEBOOK_METADATA) - {"widgets"},
+    ).preprocess(nb, {})
+    for cell in nb.cells:  # markdown cells: the preprocessor clears code cells only
+        for key in set(cell.metadata) - set(CELL_METADATA):
+            del cell.metadata[key]
+    nb.metadata["kernelspec"] = KERNELSPEC
+    nb = nbformat.from_dict(nb)
     return renumber_widgets(nb, name)
 
 
@@ -148,18 +163,6 @@ def renumber_widgets(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookN
 def model_ids(name: str, n: int) -> list[str]:
     """The widget model ids of a notebook: like uuid4().hex, but derived from its name and their order."""
     return [hashlib.sha256(f"{name}:{i}".encode()).hexdigest()[:32] for i in range(n)]
-
-
-def merge_streams(outputs: list) -> list:
-    """Join consecutive stdout (or stderr) chunks: how print output is chunked depends on timing."""
-    merged = []
-    for out in outputs:
-        last = merged[-1] if merged else None
-        if out.output_type == "stream" and last is not None and last.output_type == "stream" and last.name == out.name:
-            last.text += out.text
-        else:
-            merged.append(out)
-    return merged
 
 
 def save_figures(nb: nbformat.NotebookNode, prefix: str, folder: Path) -> list[Path]:
