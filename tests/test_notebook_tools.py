@@ -34,7 +34,8 @@ def test_pytest_sets_the_thread_defaults_for_the_kernels_it_starts():
     folder = Path(tool.BUILD) / f"thread-check-{os.getpid()}"  # under the root, so that its conftest.py applies
     folder.mkdir(parents=True, exist_ok=True)
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": tool.KERNELSPEC})
-    cell = nbformat.v4.new_code_cell(f"import os\nprint([os.environ.get(n) for n in {list(kernel_env.THREAD_DEFAULTS)}])")
+    names = list(kernel_env.THREAD_DEFAULTS)
+    cell = nbformat.v4.new_code_cell(f"import os\nprint([os.environ.get(n) for n in {names}])")
     cell.execution_count = 1
     cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="['1', '1', '1']\n")]
     nb.cells = [cell]
