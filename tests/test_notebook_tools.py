@@ -68,9 +68,11 @@ def executed(tmp_path_factory):
         nbformat.v4.new_code_cell("import os\nprint(os.environ['OMP_NUM_THREADS'])"),
         nbformat.v4.new_code_cell("import helpers\nhelpers.widgets.explore(lambda k: None, k=[1, 2])"),
         nbformat.v4.new_code_cell("print('the answer:', 6 * 7)"),
+        nbformat.v4.new_markdown_cell("**Answer.**\n\nSix times seven."),
         nbformat.v4.new_markdown_cell("See [notebook 2](02-next.ipynb#part)."),
     ]
-    nb.cells[3].metadata = {"tags": ["solution"], "jupyter": {"source_hidden": True}}
+    nb.cells[3].metadata = {"tags": ["solution"], "jupyter": {"source_hidden": True, "outputs_hidden": True}}
+    nb.cells[4].metadata = {"tags": ["solution"], "jupyter": {"source_hidden": True}}
     path = folder / "01-test.ipynb"
     nbformat.write(nb, path)
     return path, tool.clean(tool.execute(path), path.name)
@@ -109,6 +111,8 @@ def test_page_is_offline_and_folds_solutions(executed):
     folded = re.search(r'<details class="solution"><summary>Solution</summary>(.*?)</details>', html, re.S)
     assert folded, "a solution cell is folded"
     assert "the answer:" in folded.group(1) and "42" in folded.group(1), "with its input and output"
+    assert "Six times seven." in folded.group(1), "and its worked answer, in the same fold"
+    assert html.count('<details class="solution">') == 1 and html.count("</details>") == 1
     assert html.count("the answer:") == 2, "and nowhere else (its source and its output)"
     assert 'href="02-next.html#part"' in html, "links between notebooks point at their pages"
 
