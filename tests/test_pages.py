@@ -110,9 +110,9 @@ def test_course_page_describes_every_notebook_and_links_its_page_notebook_and_ha
             pending.append(path.stem)
             continue
         assert card["summary"] and card["summary"] == course.get("summary"), f"{path.stem}: a line on what you learn"
-        assert re.match(
-            rf"About {course.get('minutes')} minutes to work through \(an estimate\); ran in \d+ s for this build", card["time"]
-        )
+        minutes = course.get("minutes")
+        wanted = rf"About {minutes} minutes to work through \(an estimate\); ran in \d+ s for this build"
+        assert re.fullmatch(wanted, card["time"]), f"{path.stem}: the time to work through it: {card['time']!r}"
         assert card["image"], f"{path.stem}: a thumbnail of its key figure shows"
         assert card["links"] == [
             ["page", f"{path.stem}.html"],
