@@ -42,7 +42,8 @@ const done = arguments[arguments.length - 1];
 if (!document.querySelector('script[src*="MathJax.js"]')) { done("no MathJax"); return; }
 (function wait() {
   if (!(window.MathJax && MathJax.Hub && MathJax.Hub.Register)) { setTimeout(wait, 50); return; }
-  MathJax.Hub.Register.StartupHook("End", () => MathJax.Hub.Queue(() => done("typeset")));
+  // The hook must not return the queue's callback: MathJax would wait for it, and it for the hook.
+  MathJax.Hub.Register.StartupHook("End", () => { MathJax.Hub.Queue(() => done("typeset")); });
 })();
 """
 
