@@ -27,7 +27,7 @@ import pytest
 from tools import notebooks as tool
 
 NOTEBOOKS = sorted(tool.NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
-STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
+STUB = tool.CODE_STUB
 #: Numbers as printed: 16129, 0.743, 45.4, 1,450 (with at least 3 characters, so that 8 or 64 do not count).
 NUMBER = re.compile(r"(?<![\w.])\d[\d,.]*\d(?![\w])")
 BUDGET_S = 20
@@ -124,6 +124,7 @@ def test_handout_runs_to_its_first_exercise_and_its_checks_explain_themselves(pa
     from nbclient import NotebookClient
 
     nb = tool.handout(nbformat.read(path, as_version=4))
+    assert any("selfcheck" in c.metadata.get("tags", []) for c in nb.cells), "at least one exercise has a self-check"
     client = NotebookClient(
         nb,
         km=tool.KernelManager(kernel_name=tool.KERNEL_NAME, kernel_spec_manager=tool.ThisPythonKernels()),
@@ -183,3 +184,16 @@ def test_nbgrader_accepts_the_source_version(path):
     if any(role(c) == "answer" for c in nb.cells):
         with pytest.raises(ValidationError, match="Markdown solution cell is not marked as a grade cell"):
             MetadataValidator().validate_nb(nb)
+
+
+def test_a_solution_without_nbgrader_metadata_is_not_handed_out_either():
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": tool.KERNELSPEC})
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("**Exercise 1.** Multiply.\n\n*Hint:* `*`."),
+        nbformat.v4.new_code_cell("# Solution to exercise 1\nprint(6 * 7)", metadata={"tags": ["solution"]}),
+        nbformat.v4.new_markdown_cell("**Answer.**\n\nForty-two.", metadata={"tags": ["solution"]}),
+    ]
+    nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="42\n")]
+    given = tool.handout(nb)
+    assert [c.source for c in given.cells] == [nb.cells[0].source, STUB]
+    assert given.cells[1].outputs == []

@@ -77,6 +77,8 @@ GALLERY_FIGURES = (
     "11-encodings",
 )
 SOLUTION_TAG = "solution"
+#: What a solution becomes in a handout: nbgrader's stub for Python (``ClearSolutions.code_stub``).
+CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 KERNEL_NAME = "python3"
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": KERNEL_NAME}
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
@@ -252,6 +254,8 @@ def handout(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 def drop_answers(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Remove solution Markdown cells (worked answers, nbgrader ``solution``); empty the solution and check cells.
 
+    A cell tagged ``solution`` without nbgrader metadata is treated as a solution too (its
+    code becomes :data:`CODE_STUB`), so that no answer leaks from a notebook not yet converted.
     A solution code cell keeps its stub, shown (no hidden input) and without outputs; a
     self-check cell (tag ``selfcheck``) keeps its code but not the output that it printed
     on the worked solution. (nbgrader's own preprocessors replace a Markdown solution by a
@@ -261,6 +265,10 @@ def drop_answers(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     for cell in nb.cells:
         role = cell.metadata.get("nbgrader", {})
         tags = cell.metadata.get("tags", [])
+        if SOLUTION_TAG in tags and not role:  # a solution without nbgrader's metadata: never hand it out
+            if cell.cell_type == "markdown":
+                continue
+            cell.source, role = CODE_STUB, {"solution": True}
         if cell.cell_type == "markdown" and role.get("solution"):
             continue
         if cell.cell_type == "code" and (role.get("solution") or "selfcheck" in tags):
