@@ -56,7 +56,7 @@ def test_there_are_notebooks():
 def test_notebook_hygiene(path):
     nb = json.loads(path.read_text())
     assert nb["metadata"]["kernelspec"] == KERNELSPEC, "the kernelspec that JupyterLab's python3 kernel sets"
-    assert set(nb["metadata"]) <= {"kernelspec", "language_info", "widgets"}, "volatile metadata is stored"
+    assert set(nb["metadata"]) <= {"kernelspec", "language_info", "widgets", "course"}, "volatile metadata is stored"
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert [c["execution_count"] for c in code] == list(range(1, len(code) + 1)), "not executed top to bottom once"
     for i, cell in enumerate(code, 1):
