@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lab notebooks gallery own study bench check-pages lock lint format clean
+.PHONY: run test lab notebooks gallery handout own study bench check-pages lock lint format clean
 
 # Create .venv if missing, install the exact pins and `helpers` (editable).
 $(STAMP): requirements.lock pyproject.toml
@@ -41,6 +41,10 @@ notebooks: $(STAMP)
 ## gallery: copy the README's key figures from build/figures to docs/gallery (refuses figures older than the notebooks)
 gallery: $(STAMP)
 	$(BIN)/python tools/notebooks.py gallery
+
+## handout: student copies of the notebooks, without solutions, in build/handout/ (and build/handout/handouts.zip)
+handout: $(STAMP)
+	$(BIN)/python tools/notebooks.py handout
 
 ## own: run notebook 12 on a folder of photos (subfolders included) into build/own/: make own PHOTOS=path/to/folder [K=256] [R=8] [CLUSTERS=6]
 own: $(STAMP)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -27,8 +30,25 @@ def test_thread_defaults_fill_in_only_what_is_not_set():
 
 
 def test_pytest_sets_the_thread_defaults_for_the_kernels_it_starts():
-    for name in kernel_env.THREAD_DEFAULTS:
-        assert os.environ.get(name), f"{name} is not set: the root conftest.py did not run"
+    """nbval's kernels get one thread each from the root conftest.py (and none without it)."""
+    folder = Path(tool.BUILD) / f"thread-check-{os.getpid()}"  # under the root, so that its conftest.py applies
+    folder.mkdir(parents=True, exist_ok=True)
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": tool.KERNELSPEC})
+    names = list(kernel_env.THREAD_DEFAULTS)
+    cell = nbformat.v4.new_code_cell(f"import os\nprint([os.environ.get(n) for n in {names}])")
+    cell.execution_count = 1
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="['1', '1', '1']\n")]
+    nb.cells = [cell]
+    nbformat.write(nb, folder / "threads.ipynb")
+    env = {k: v for k, v in os.environ.items() if k not in kernel_env.THREAD_DEFAULTS}
+    command = [sys.executable, "-m", "pytest", str(folder / "threads.ipynb"), "-q", "-p", "no:cacheprovider"]
+    try:
+        with_conftest = subprocess.run(command, env=env, cwd=tool.ROOT, capture_output=True, text=True)
+        without = subprocess.run([*command, "--noconftest"], env=env, cwd=tool.ROOT, capture_output=True, text=True)
+    finally:
+        shutil.rmtree(folder)
+    assert with_conftest.returncode == 0, with_conftest.stdout[-2000:]
+    assert without.returncode != 0 and "[None, None, None]" in without.stdout, "without conftest.py: no defaults"
 
 
 def test_python3_kernel_is_this_python(tmp_path):
@@ -48,9 +68,11 @@ def executed(tmp_path_factory):
         nbformat.v4.new_code_cell("import os\nprint(os.environ['OMP_NUM_THREADS'])"),
         nbformat.v4.new_code_cell("import helpers\nhelpers.widgets.explore(lambda k: None, k=[1, 2])"),
         nbformat.v4.new_code_cell("print('the answer:', 6 * 7)"),
+        nbformat.v4.new_markdown_cell("**Answer.**\n\nSix times seven."),
         nbformat.v4.new_markdown_cell("See [notebook 2](02-next.ipynb#part)."),
     ]
-    nb.cells[3].metadata = {"tags": ["solution"], "jupyter": {"source_hidden": True}}
+    nb.cells[3].metadata = {"tags": ["solution"], "jupyter": {"source_hidden": True, "outputs_hidden": True}}
+    nb.cells[4].metadata = {"tags": ["solution"], "jupyter": {"source_hidden": True}}
     path = folder / "01-test.ipynb"
     nbformat.write(nb, path)
     return path, tool.clean(tool.execute(path), path.name)
@@ -89,6 +111,8 @@ def test_page_is_offline_and_folds_solutions(executed):
     folded = re.search(r'<details class="solution"><summary>Solution</summary>(.*?)</details>', html, re.S)
     assert folded, "a solution cell is folded"
     assert "the answer:" in folded.group(1) and "42" in folded.group(1), "with its input and output"
+    assert "Six times seven." in folded.group(1), "and its worked answer, in the same fold"
+    assert html.count('<details class="solution">') == 1 and html.count("</details>") == 1
     assert html.count("the answer:") == 2, "and nowhere else (its source and its output)"
     assert 'href="02-next.html#part"' in html, "links between notebooks point at their pages"
 

@@ -57,7 +57,7 @@ def test_the_readme_links_every_notebook_and_only_those():
 def test_notebook_hygiene(path):
     nb = json.loads(path.read_text())
     assert nb["metadata"]["kernelspec"] == KERNELSPEC, "the kernelspec that JupyterLab's python3 kernel sets"
-    assert set(nb["metadata"]) <= {"kernelspec", "language_info", "widgets"}, "volatile metadata is stored"
+    assert set(nb["metadata"]) <= {"kernelspec", "language_info", "widgets", "course"}, "volatile metadata is stored"
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert [c["execution_count"] for c in code] == list(range(1, len(code) + 1)), "not executed top to bottom once"
     for i, cell in enumerate(code, 1):

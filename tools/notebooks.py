@@ -3,6 +3,7 @@
     python tools/notebooks.py build     # make run: build/html/ (index.html, one page per notebook) and build/figures/
     python tools/notebooks.py execute   # make notebooks: refresh the stored outputs
     python tools/notebooks.py gallery   # make gallery: copy the README's figures to docs/gallery/
+    python tools/notebooks.py handout   # make handout: build/handout/ (student copies, and a zip of them)
 
 Each notebook runs top to bottom in a fresh kernel of this Python (``sys.executable``,
 whatever other ``python3`` kernels Jupyter knows), from the ``notebooks/`` folder,
@@ -10,7 +11,9 @@ with the thread defaults of ``tools/kernel_env.py``.
 
 ``build`` leaves the committed notebooks untouched. It first deletes what an earlier
 build wrote for these notebooks, then writes ``build/html/NN-*.html`` (one page per
-notebook), ``build/html/index.html`` (the series' title and one line per notebook),
+notebook), ``build/html/notebooks/`` (the executed notebooks), ``build/html/handout/``
+(their student handouts and a zip), ``build/html/index.html`` (the course page: one
+card per notebook with its summary, time and key figure, from ``metadata.course``),
 ``build/html/mathjax/`` (MathJax, copied from the jupyter-server-mathjax package, so
 that the pages render their formulas without a network), and
 ``build/figures/NN-NAME.png`` for every figure of a code cell tagged ``figure:NAME``.
@@ -22,6 +25,9 @@ untouched notebook does not mark it modified), and the widget state, with model 
 numbered per notebook, so that JupyterLab shows the controls of an unrun notebook and
 re-running changes only what changed. Execution timing is dropped.
 
+``handout`` writes ``build/handout/NN-*.ipynb`` from the stored notebooks (see
+:func:`handout`) and ``build/handout/handouts.zip``.
+
 Pass notebook paths after the command to run only those.
 """
 
@@ -29,7 +35,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import html
 import re
 import shutil
 import sys
@@ -65,6 +70,9 @@ GALLERY_FIGURES = (
     "10-n2-wall",
     "11-encodings",
 )
+SOLUTION_TAG = "solution"
+#: What a solution becomes in a handout: nbgrader's stub for Python (``ClearSolutions.code_stub``).
+CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 KERNEL_NAME = "python3"
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": KERNEL_NAME}
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
@@ -74,6 +82,12 @@ WIDGET_NOTE = "[Interactive controls: they work when the notebook runs in Jupyte
 #: accessibility explorer, translations of the menus, the Python module around it).
 MATHJAX_URL = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"  # the combined configuration the package ships
 MATHJAX_SKIP = ("SVG", "a11y", "localization", "*.py", "__pycache__")
+#: The cell metadata that ``clean`` keeps: tags (solutions, figures, parameters), JupyterLab's
+#: hidden input and output, nbgrader's cell roles, and a cell's editable/deletable locks.
+CELL_METADATA = ("tags", "jupyter", "nbgrader", "editable", "deletable")
+#: The notebook metadata that ``clean`` keeps: what JupyterLab compares when a notebook opens
+#: (kernelspec, language_info), the widget state, and the course page's ``course`` entry.
+NOTEBOOK_METADATA = ("kernelspec", "language_info", "widgets", "course")
 
 
 class ThisPythonKernels(KernelSpecManager):
@@ -109,18 +123,27 @@ def execute(path: Path, cwd: Path | None = None) -> nbformat.NotebookNode:
 def clean(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
     """Keep only stable metadata, so that a re-run diff shows only real changes.
 
-    ``name`` (the notebook's file name) seeds the widget model ids.
+    nbconvert's ``CoalesceStreamsPreprocessor`` joins consecutive stdout (or stderr)
+    chunks (how print output is chunked depends on timing); its ``ClearMetadataPreprocessor``
+    keeps of each code cell's metadata only :data:`CELL_METADATA` (execution timing,
+    ``collapsed`` and ``scrolled`` go) and of the notebook's only :data:`NOTEBOOK_METADATA`.
+    The kernelspec is set to :data:`KERNELSPEC`; the widget state is kept if it holds any
+    widget. ``name`` (the notebook's file name) seeds the widget model ids.
     """
-    metadata = {"kernelspec": KERNELSPEC, "language_info": nb.metadata.get("language_info", {"name": "python"})}
-    if nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state"):
-        metadata["widgets"] = nb.metadata["widgets"]
-    nb.metadata = nbformat.from_dict(metadata)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs = merge_streams(cell.outputs)
-        cell.metadata.pop("execution", None)
-        cell.metadata.pop("collapsed", None)
-        cell.metadata.pop("scrolled", None)
+    from nbconvert.preprocessors import ClearMetadataPreprocessor, CoalesceStreamsPreprocessor
+
+    has_widgets = bool(nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state"))
+    nb.metadata.setdefault("language_info", {"name": "python"})
+    nb, _ = CoalesceStreamsPreprocessor().preprocess(nb, {})
+    nb, _ = ClearMetadataPreprocessor(
+        preserve_cell_metadata_mask=set(CELL_METADATA),
+        preserve_nb_metadata_mask=set(NOTEBOOK_METADATA) if has_widgets else set(NOTEBOOK_METADATA) - {"widgets"},
+    ).preprocess(nb, {})
+    for cell in nb.cells:  # markdown cells: the preprocessor clears code cells only
+        for key in set(cell.metadata) - set(CELL_METADATA):
+            del cell.metadata[key]
+    nb.metadata["kernelspec"] = KERNELSPEC
+    nb = nbformat.from_dict(nb)
     return renumber_widgets(nb, name)
 
 
@@ -142,18 +165,6 @@ def renumber_widgets(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookN
 def model_ids(name: str, n: int) -> list[str]:
     """The widget model ids of a notebook: like uuid4().hex, but derived from its name and their order."""
     return [hashlib.sha256(f"{name}:{i}".encode()).hexdigest()[:32] for i in range(n)]
-
-
-def merge_streams(outputs: list) -> list:
-    """Join consecutive stdout (or stderr) chunks: how print output is chunked depends on timing."""
-    merged = []
-    for out in outputs:
-        last = merged[-1] if merged else None
-        if out.output_type == "stream" and last is not None and last.output_type == "stream" and last.name == out.name:
-            last.text += out.text
-        else:
-            merged.append(out)
-    return merged
 
 
 def save_figures(nb: nbformat.NotebookNode, prefix: str, folder: Path) -> list[Path]:
@@ -204,42 +215,155 @@ def page(nb: nbformat.NotebookNode, name: str) -> str:
             if WIDGET_VIEW in data and "(children=" in data.get("text/plain", "(children="):
                 data["text/plain"] = WIDGET_NOTE
     nb.metadata["title"] = title(nb, name)
+    # Consecutive cells tagged `solution` (an exercise's code and its worked answer) fold together:
+    # the template opens the fold at the first and closes it after the last.
+    solution = [SOLUTION_TAG in c.metadata.get("tags", []) for c in nb.cells]
+    for i, cell in enumerate(nb.cells):
+        if solution[i]:
+            cell.metadata["fold"] = {
+                "open": i == 0 or not solution[i - 1],
+                "close": i == len(nb.cells) - 1 or not solution[i + 1],
+            }
     exporter = HTMLExporter(template_name="site", extra_template_basedirs=[str(TEMPLATES)], mathjax_url=MATHJAX_URL)
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": name}})
     # Links between notebooks point at their pages.
     return re.sub(r'href="(?:\./)?(\d\d-[\w-]+)\.ipynb(#[^"]*)?"', r'href="\1.html\2"', body)
 
 
-def write_index(folder: Path) -> Path:
-    """build/html/index.html: the series' title and one line per page, with relative links."""
-    items = []
-    for path in sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb")):
-        if (folder / f"{path.stem}.html").exists():
-            name = title(nbformat.read(path, as_version=4), path.stem)
-            items.append(f'<li><a href="{path.stem}.html">{html.escape(name)}</a></li>')
-    heading = html.escape(series_title())
+def handout(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The student's copy of a notebook: the lesson as it ran, each exercise with an empty cell to write in.
+
+    nbgrader's ``ClearSolutions`` replaces each ``### BEGIN SOLUTION`` ... ``### END SOLUTION``
+    region by its stub (``# YOUR CODE HERE`` / ``raise NotImplementedError()``); then
+    :func:`drop_answers` removes what only the solutions hold. The lesson cells keep their
+    outputs; the nbgrader metadata stays, so the handout is an nbgrader release version.
+    """
+    from nbgrader.preprocessors import ClearSolutions
+
+    nb = nbformat.from_dict(nb)
+    nb, _ = ClearSolutions(enforce_metadata=True).preprocess(nb, {})
+    return drop_answers(nb)
+
+
+def drop_answers(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Remove solution Markdown cells (worked answers, nbgrader ``solution``); empty the solution and check cells.
+
+    A cell tagged ``solution`` without nbgrader metadata is treated as a solution too (its
+    code becomes :data:`CODE_STUB`), so that no answer leaks from a notebook not yet converted.
+    A solution code cell keeps its stub, shown (no hidden input) and without outputs; a
+    self-check cell (tag ``selfcheck``) keeps its code but not the output that it printed
+    on the worked solution. (nbgrader's own preprocessors replace a Markdown solution by a
+    text stub instead of removing it, and keep outputs: hence this step.)
+    """
+    kept = []
+    for cell in nb.cells:
+        role = cell.metadata.get("nbgrader", {})
+        tags = cell.metadata.get("tags", [])
+        if SOLUTION_TAG in tags and not role:  # a solution without nbgrader's metadata: never hand it out
+            if cell.cell_type == "markdown":
+                continue
+            cell.source, role = CODE_STUB, {"solution": True}
+        if cell.cell_type == "markdown" and role.get("solution"):
+            continue
+        if cell.cell_type == "code" and (role.get("solution") or "selfcheck" in tags):
+            cell.outputs, cell.execution_count = [], None
+        if cell.cell_type == "code" and role.get("solution"):
+            cell.metadata.pop("jupyter", None)
+            cell.metadata["tags"] = [t for t in tags if t != "solution"]
+            if not cell.metadata["tags"]:
+                del cell.metadata["tags"]
+        kept.append(cell)
+    nb.cells = kept
+    return nb
+
+
+def nbgrader_source(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A notebook as an nbgrader course's ``source/`` version: everything but the worked answers.
+
+    nbgrader accepts a Markdown solution cell only as a manually graded answer; the worked
+    answers here are explanations, not graded, so they go (its validator refuses them).
+    """
+    nb = nbformat.from_dict(nb)
+    nb.cells = [
+        c for c in nb.cells if not (c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("solution"))
+    ]
+    return nb
+
+
+def write_handouts(notebooks: dict[str, nbformat.NotebookNode], folder: Path) -> Path:
+    """Write ``folder/NN-*.ipynb`` (one handout per notebook) and ``folder/handouts.zip``; returns the zip.
+
+    In the zip the handouts sit in a folder ``handout/``: unpacked in the repository's root,
+    beside ``notebooks/``, their relative paths (``../benchmarks/...``) work as in the notebooks.
+    ``folder/nbgrader-source/`` gets the notebooks as an nbgrader course's source version
+    (:func:`nbgrader_source`), for ``nbgrader generate_assignment``.
+    """
+    import zipfile
+
+    (folder / "nbgrader-source").mkdir(parents=True, exist_ok=True)
+    archive = folder / "handouts.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for stem, nb in sorted(notebooks.items()):
+            text = nbformat.writes(handout(nb))
+            (folder / f"{stem}.ipynb").write_text(text, encoding="utf-8")
+            zf.writestr(f"handout/{stem}.ipynb", text)
+            nbformat.write(nbgrader_source(nb), folder / "nbgrader-source" / f"{stem}.ipynb")
+    return archive
+
+
+def course_entry(nb: nbformat.NotebookNode, stem: str) -> dict:
+    """What the course page shows of a notebook: title, summary, minutes and key figure (``metadata.course``)."""
+    course = nb.metadata.get("course", {})
+    return {
+        "stem": stem,
+        "title": title(nb, stem),
+        "summary": course.get("summary", ""),
+        "minutes": course.get("minutes"),
+        "figure": course.get("figure"),
+    }
+
+
+def thumbnail(source: Path, target: Path, width: int = 360) -> None:
+    """A PNG at most ``width`` pixels wide (Pillow's ``thumbnail`` keeps the aspect ratio)."""
+    from PIL import Image
+
+    with Image.open(source) as im:
+        im.thumbnail((width, width * 4))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        im.save(target, optimize=True)
+
+
+def write_index(folder: Path, entries: list[dict] | None = None) -> Path:
+    """build/html/index.html, the course page: who it is for, one card per notebook, how to start.
+
+    ``entries`` (from :func:`course_entry`, plus ``seconds``: the measured run time) default
+    to the notebooks that have a page in ``folder``. A card links the page, the executed
+    notebook (``notebooks/``) and the handout (``handout/``) where those exist, and shows the
+    key figure's thumbnail (``thumbs/``, from ``build/figures/``).
+    """
+    import jinja2
+
+    if entries is None:
+        entries = []
+        for path in sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb")):
+            if (folder / f"{path.stem}.html").exists():
+                entries.append(course_entry(nbformat.read(path, as_version=4), path.stem))
+    for entry in entries:
+        number = entry["stem"].split("-", 1)[0]
+        figure = BUILD / "figures" / f"{number}-{entry['figure']}.png"
+        thumb = folder / "thumbs" / f"{entry['stem']}.png"
+        if entry["figure"] and figure.exists():
+            thumbnail(figure, thumb)
+        entry["thumb"] = thumb.relative_to(folder).as_posix() if thumb.exists() else None
+        entry["notebook"] = f"notebooks/{entry['stem']}.ipynb" if (folder / "notebooks").exists() else None
+        entry["handout"] = f"handout/{entry['stem']}.ipynb" if (folder / "handout").exists() else None
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES / "course"), autoescape=True)
     index = folder / "index.html"
+    zip_path = folder / "handout" / "handouts.zip"
     index.write_text(
-        f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>{heading}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 46em; margin: 2em auto; padding: 0 1em; line-height: 1.5; }}
-li {{ margin: 0.3em 0; }}
-</style>
-</head>
-<body>
-<h1>{heading}</h1>
-<p>The executed notebooks of the series, one page each.</p>
-<ul>
-{chr(10).join(items)}
-</ul>
-</body>
-</html>
-""",
+        env.get_template("index.html.j2").render(
+            title=series_title(), entries=entries, handouts_zip="handout/handouts.zip" if zip_path.exists() else None
+        ),
         encoding="utf-8",
     )
     return index
@@ -300,30 +424,45 @@ def gallery() -> int:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("build", "execute", "gallery"):
+    if not argv or argv[0] not in ("build", "execute", "gallery", "handout"):
         print(__doc__)
         return 2
     if argv[0] == "gallery":
         return gallery()
     command, chosen = argv[0], [Path(a).resolve() for a in argv[1:]]
     paths = chosen or sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
+    if command == "handout":  # from the stored notebooks, as they ran: no execution
+        shutil.rmtree(BUILD / "handout", ignore_errors=True)
+        archive = write_handouts({p.stem: nbformat.read(p, as_version=4) for p in paths}, BUILD / "handout")
+        print(f"{len(paths)} handouts in {archive.parent}, and all of them in {archive}")
+        return 0
     threads = set_thread_defaults()
     print("threads: " + ", ".join(f"{k}={v}" for k, v in threads.items()), flush=True)
     if command == "build":
         remove_stale(paths, every=not chosen)
-    figures = []
+    figures, executed, seconds = [], {}, {}
     for path in paths:
         start = time.perf_counter()
         nb = clean(execute(path), path.name)
+        seconds[path.stem] = time.perf_counter() - start
         if command == "execute":
             nbformat.write(nb, path)
         else:
             (BUILD / "html" / f"{path.stem}.html").write_text(page(nb, path.stem), encoding="utf-8")
             figures += save_figures(nb, path.stem.split("-", 1)[0], BUILD / "figures")
-        print(f"{path.name}: {time.perf_counter() - start:.1f} s", flush=True)
+            (BUILD / "html" / "notebooks").mkdir(exist_ok=True)
+            nbformat.write(nb, BUILD / "html" / "notebooks" / path.name)
+            executed[path.stem] = nb
+        print(f"{path.name}: {seconds[path.stem]:.1f} s", flush=True)
     if command == "build":
         copy_mathjax(BUILD / "html")
-        index = write_index(BUILD / "html")
+        write_handouts(executed, BUILD / "html" / "handout")
+        entries = []
+        for path in sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb")):
+            if (BUILD / "html" / f"{path.stem}.html").exists():
+                nb = executed.get(path.stem) or nbformat.read(path, as_version=4)
+                entries.append(course_entry(nb, path.stem) | {"seconds": seconds.get(path.stem)})
+        index = write_index(BUILD / "html", entries)
         print(f"\nThe site (open in a browser, works offline): {index}")
         print(f"Figures ({len(figures)} PNG files):              {BUILD / 'figures'}")
     return 0
