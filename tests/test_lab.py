@@ -33,7 +33,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.test_handout import converted, numbers, role, texts
+from tests.test_handout import numbers, role, texts
 from tools import chromium
 from tools import notebooks as tool
 
@@ -42,7 +42,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.stored_notebooks]
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
 TOKEN = "check-lab"
-PENDING = pytest.mark.xfail(reason="not yet converted to the exercise convention (another engineer's)", strict=True)
 
 OPEN = """
 const [path, done] = [arguments[0], arguments[arguments.length - 1]];
@@ -240,13 +239,7 @@ def shown(number: str, text: str) -> bool:
     return re.search(rf"(?<![\w.]){re.escape(number)}(?![\w])", text) is not None
 
 
-@pytest.mark.parametrize(
-    "notebook",
-    [
-        pytest.param(p, id=p.stem, marks=[] if converted(p) or p.name[:2] not in ("12", "13") else [PENDING])
-        for p in NOTEBOOKS
-    ],
-)
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_solutions_stay_hidden_until_asked(browser, notebook):
     nb = nbformat.read(notebook, as_version=4)
     hidden_numbers, sentences = solution_only(nb)
@@ -276,8 +269,7 @@ def test_solutions_stay_hidden_until_asked(browser, notebook):
 def test_handout_opens_clean_with_its_answer_cells_in_view(browser, notebook):
     state = open_notebook(browser, f"handout/{notebook.name}")
     assert problems(state) == [], "the handout opened untouched"
-    if converted(notebook):
-        assert state["text"].count("# YOUR CODE HERE") == sum(
-            role(c) == "solution" for c in nbformat.read(notebook, as_version=4).cells
-        ), "every answer cell shows"
+    assert state["text"].count("# YOUR CODE HERE") == sum(
+        role(c) == "solution" for c in nbformat.read(notebook, as_version=4).cells
+    ), "every answer cell shows"
     close_notebook(browser)

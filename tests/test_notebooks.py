@@ -31,23 +31,11 @@ def source(cell) -> str:
     return "".join(cell["source"])
 
 
-def params(paths):
-    pending = pytest.mark.xfail(reason="not yet converted to the exercise convention", strict=True)
-
-    def converted(path):
-        return any("nbgrader" in c["metadata"] for c in json.loads(path.read_text())["cells"])
-
-    return [
-        pytest.param(p, id=p.name, marks=[] if converted(p) or p.name[:2] not in ("12", "13") else [pending])
-        for p in paths
-    ]
-
-
 def nbgrader(nn: str, kind: str, k: int, **role) -> dict:
     return {"grade_id": f"{nn}-ex{k}-{kind}", "schema_version": 3, "task": False} | role
 
 
-@pytest.mark.parametrize("path", params(NOTEBOOKS))
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_teaches_summarises_and_has_answered_exercises(path):
     nb = json.loads(path.read_text())
     cells, nn = nb["cells"], path.name[:2]
@@ -111,7 +99,7 @@ def test_notebook_teaches_summarises_and_has_answered_exercises(path):
         assert printed.startswith("Check passed"), "the check passes on the worked solution"
 
 
-@pytest.mark.parametrize("path", params(NOTEBOOKS))
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_describes_itself_for_the_course_page(path):
     nb = json.loads(path.read_text())
     course = nb["metadata"].get("course", {})
