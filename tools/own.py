@@ -124,7 +124,7 @@ def run(command: str, argv: list[str]) -> int:
             print(f"\nnotebook {name[:2]} stopped on {values['folder']}: {failure(err)}")
             print(f"nothing was published in {target}; fix the cause above and run the command again")
             return 1
-        executed = without_progress_bars(clean(nbformat.from_dict(executed), name))
+        executed = clean(without_progress_bars(nbformat.from_dict(executed)), name)  # before clean joins the \r lines
         nbformat.write(executed, target / name)
         (target / f"{stem}.html").write_text(NAV.sub("", page(executed, stem), count=1), encoding="utf-8")
         if command == "study":
