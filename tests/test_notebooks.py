@@ -57,6 +57,7 @@ def test_notebook_teaches_summarises_and_has_answered_exercises(path):
         owned.add(i + 1)
         lines = source(solution).splitlines()
         assert solution["cell_type"] == "code" and lines[0] == "### BEGIN SOLUTION" and lines[-1] == "### END SOLUTION"
+        assert lines[1] == f"# Solution to exercise {n}", f"solution {n}: its first line under the region names it"
         assert "solution" in solution["metadata"].get("tags", []), f"solution {n} is tagged 'solution'"
         assert solution["metadata"].get("jupyter") == {"source_hidden": True, "outputs_hidden": True}, (
             f"solution {n}: its code and outputs are hidden in JupyterLab"
