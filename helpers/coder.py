@@ -292,24 +292,22 @@ class PatchCoder:
                             mean_grids.append(means)
         return np.concatenate(rows), mean_grids
 
-    def fit(self, grays: Sequence) -> PatchCoder:
-        """Fit the code vectors and the probability tables to training images (any images; made 8-bit gray)."""
+    def _kmeans(self, k: int):
+        """The k-means of both stages: one k-means++ start on 3 k blocks, this coder's batches and seed."""
         from sklearn.cluster import MiniBatchKMeans
 
+        params = {"batch_size": self.batch_size, "max_iter": self.max_iter, "random_state": self.random_state}
+        return MiniBatchKMeans(k, n_init=1, init_size=3 * k, **params)
+
+    def fit(self, grays: Sequence) -> PatchCoder:
+        """Fit the code vectors and the probability tables to training images (any images; made 8-bit gray)."""
         grays = [gray8(g) for g in grays]
         x, self._train_means = self._training_blocks(grays)
         x = x.astype(np.float64)
         if len(x) < self.n_codes:
             raise ValueError(f"cannot fit {self.n_codes} code vectors to {len(x)} training blocks")
         self.n_train_ = len(x)
-        kmeans = MiniBatchKMeans(
-            self.n_codes,
-            batch_size=self.batch_size,
-            max_iter=self.max_iter,
-            n_init=1,
-            init_size=3 * self.n_codes,
-            random_state=self.random_state,
-        ).fit(x)
+        kmeans = self._kmeans(self.n_codes).fit(x)
         self.codes_ = kmeans.cluster_centers_.astype(np.float32)
         rng = np.random.default_rng(self.random_state)
         self._x = x = x[np.sort(rng.permutation(len(x))[:20_000])]  # for the second stage and the tables
@@ -319,14 +317,7 @@ class PatchCoder:
         self.codes2_ = None
         if self.n_codes2:
             rest = _quarters(x - self.codes_[codes], self.r)
-            km2 = MiniBatchKMeans(
-                self.n_codes2,
-                batch_size=self.batch_size,
-                max_iter=self.max_iter,
-                n_init=1,
-                init_size=3 * self.n_codes2,
-                random_state=self.random_state,
-            ).fit(rest)
+            km2 = self._kmeans(self.n_codes2).fit(rest)
             self.codes2_ = np.vstack([np.zeros((1, rest.shape[1])), km2.cluster_centers_]).astype(np.float32)
         self._tables: dict = {}
         return self
