@@ -413,7 +413,7 @@ def describe(descriptor, split: Split, seed: int = 0) -> np.ndarray:
     return np.asarray(model.fit(split.fit).transform(split.items), dtype=np.float64)
 
 
-def _measure(X, labels, seed, norm, metric, method, k, classify) -> tuple[np.ndarray, np.ndarray, dict]:
+def _measure(X, labels, seed, norm, metric, method, k, classify, n_folds=FOLDS) -> tuple[np.ndarray, np.ndarray, dict]:
     """Per-query precision at k and AP, and the clustering (and accuracy) scores of one split's descriptors."""
     import warnings
 
@@ -425,7 +425,7 @@ def _measure(X, labels, seed, norm, metric, method, k, classify) -> tuple[np.nda
     if classify:
         with warnings.catch_warnings():  # lbfgs on nearly separable data may stop at its iteration limit
             warnings.filterwarnings("ignore", category=UserWarning)
-            others["accuracy"] = cv_accuracy(X, labels, FOLDS, seed)
+            others["accuracy"] = cv_accuracy(X, labels, n_folds, seed)
     return precision_at_k(D, labels, k, per_query=True), mean_average_precision(D, labels, per_query=True), others
 
 
@@ -439,20 +439,21 @@ def score(
     method: str = "average",
     k: int = 5,
     classify: bool = True,
+    n_folds: int = FOLDS,
 ) -> dict[str, float]:
     """The protocol's scores of descriptors ``X`` (n, d) of items labelled ``labels`` (n,).
 
     ``norm``: :func:`helpers.normalize_hists` method applied first (``None`` for
     descriptors that may be negative, such as VLAD); ``metric``: of :func:`distances`;
     ``method``: the linkage, cut into one cluster per label; ``classify``: also
-    :func:`cv_accuracy` in :func:`folds` ``(seed)``.
+    :func:`cv_accuracy` in :func:`folds` ``(seed, n_folds)``.
 
     Returns
     -------
     dict
         ``p@k``, ``map``, ``ari``, ``nmi``, ``purity``, ``cophenetic`` (and ``accuracy``).
     """
-    precision, ap, others = _measure(X, np.asarray(labels), seed, norm, metric, method, k, classify)
+    precision, ap, others = _measure(X, np.asarray(labels), seed, norm, metric, method, k, classify, n_folds)
     return {f"p@{k}": float(precision.mean()), "map": float(np.nanmean(ap))} | others
 
 

@@ -236,22 +236,12 @@ def score_rows(
         ward"), ``seed``, ``p@5`` (the key keeps the name when k is smaller),
         ``map``, ``ari`` and ``accuracy``.
     """
-    import warnings as _warnings
-
     from . import evaluation as ev
 
     labels = np.asarray(labels, dtype=str)
     k_used = min(k, len(labels) - 1)
-    scores = ev.score(X, labels, seed, norm=norm, metric=metric, method=method, k=k_used, classify=False)
     folds = int(min(ev.FOLDS, np.unique(labels, return_counts=True)[1].min()))
-    with _warnings.catch_warnings():  # lbfgs on nearly separable data may stop at its iteration limit
-        _warnings.filterwarnings("ignore", category=UserWarning)
-        X = np.asarray(X, dtype=np.float64)
-        if norm is not None:
-            from .descriptors import normalize_hists
-
-            X = normalize_hists(X, norm)
-        accuracy = ev.cv_accuracy(X, labels, n_folds=folds, seed=seed)
+    scores = ev.score(X, labels, seed, norm=norm, metric=metric, method=method, k=k_used, n_folds=folds)
     readout = " ".join(str(part) for part in (norm or "raw", metric, method))
     return {
         "task": "study",
@@ -261,7 +251,7 @@ def score_rows(
         "p@5": scores[f"p@{k_used}"],
         "map": scores["map"],
         "ari": scores["ari"],
-        "accuracy": accuracy,
+        "accuracy": scores["accuracy"],
     }
 
 
