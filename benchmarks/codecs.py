@@ -31,10 +31,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+from results import provenance
 
 import helpers
 from helpers import coder as vq
 from helpers import compression
+from helpers.codebook import steady_kmeans, untie
 
 HERE = Path(__file__).resolve().parent
 TEST = ["camera", "coffee", "text", "grass", "moon"]
@@ -70,7 +72,7 @@ def split(names: list[str] | None = None):
 
 def write(path: Path, rows: list[dict], command: str) -> None:
     with open(path, "w", newline="") as f:
-        f.write(f"# {command}\n")
+        f.write(f"# {command}\n# {provenance()}\n")
         writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
@@ -96,7 +98,6 @@ def _row(codec: str, setting, name: str, gray: np.ndarray, decoded: np.ndarray, 
 
 def training_rows(r_k_n: list[tuple[int, int, int | None, bool, int]]) -> list[dict]:
     """Held-out distortion of plain VQ for each (r, K, training blocks or None for all, augment, passes)."""
-    from sklearn.cluster import MiniBatchKMeans
 
     train, tests = split()
     rows, blocks = [], {}
@@ -114,7 +115,7 @@ def training_rows(r_k_n: list[tuple[int, int, int | None, bool, int]]) -> list[d
         x, held = blocks[r, augment]
         sample = x if n is None else x[np.random.default_rng(0).permutation(len(x))[:n]]
         start = time.perf_counter()
-        km = MiniBatchKMeans(k, batch_size=4096, max_iter=passes, n_init=1, random_state=0).fit(sample)
+        km = steady_kmeans(k, batch_size=4096, max_iter=passes, random_state=0).fit(untie(sample, 0))
         seconds = time.perf_counter() - start
         centres = km.cluster_centers_.astype(np.float32).astype(np.float64)
         mse = {}

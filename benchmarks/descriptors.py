@@ -28,6 +28,7 @@ import sys
 import time
 from pathlib import Path
 
+from results import provenance
 from sklearn.preprocessing import FunctionTransformer
 
 import helpers
@@ -43,6 +44,8 @@ LECTURE = {"lecture": ("counts", "cosine", "average")}
 HELLINGER = {"hellinger": ("sqrt", "euclidean", "average"), "hellinger ward": ("sqrt", "euclidean", "ward")}
 VLAD = {"euclidean": (None, "euclidean", "average"), "euclidean ward": (None, "euclidean", "ward")}
 HISTOGRAM = HELLINGER | {"l1 chi2": ("l1", "chi2", "average")}
+#: Counts scaled to unit length, compared as VLAD is (VLAD "l2": the same normalisation and distance).
+L2 = {"l2 euclidean": ("l2", "euclidean", "average"), "l2 euclidean ward": ("l2", "euclidean", "ward")}
 ALL_READOUTS = {
     **{f"{n} {m}": (n, m, "average") for n in ("counts", "l1", "sqrt") for m in ("cosine", "euclidean", "chi2")},
     **{f"counts cosine {method}": ("counts", "cosine", method) for method in ("single", "complete", "weighted")},
@@ -80,7 +83,16 @@ def coates_ng(whiten, colour=True):
 
 
 #: Seeds of each study.
-STUDY_SEEDS = {"normalisation": ev.SEEDS, "measures": ev.SEEDS, "encodings": ev.SEEDS}
+STUDY_SEEDS = {"normalisation": ev.SEEDS, "measures": ev.SEEDS, "encodings": ev.SEEDS, "colour": ev.SEEDS}
+
+
+def colour_sources(images):
+    """The images whose three channels are not all equal: the "colour" study's sources (10 of the 20)."""
+    import numpy as np
+
+    keep = [i for i, image in enumerate(images) if np.ptp(image[..., :3] - image[..., :1]) > 0]
+    return helpers.ImageList([images[i] for i in keep], [images.names[i] for i in keep])
+
 
 #: The base of the encodings study: Coates & Ng's contrast normalisation and whitening, gray 8 x 8 patches.
 BASE = dict(norm="standardize", whiten=CN_WHITEN)
@@ -121,7 +133,7 @@ def studies() -> dict[str, dict[str, tuple]]:
             "hard, pyramid 1+2": (PatchCodebook(**BASE, pyramid=(1, 2)), HELLINGER),
             "hard, pyramid 1+2+4": (PatchCodebook(**BASE, pyramid=(1, 2, 4)), HELLINGER),
             "triangle, quadrants": (PatchCodebook(**BASE, encoding="triangle", pyramid=(2,)), HELLINGER),
-            "hard, K 64": (PatchCodebook(64, **BASE), HELLINGER),
+            "hard, K 64": (PatchCodebook(64, **BASE), HELLINGER | L2),
             **{
                 f"VLAD 64, {steps}": (PatchCodebook(64, **BASE, encoding="vlad", vlad_norm=steps), VLAD)
                 for steps in ("l2", "power", "intra", "power+intra")
@@ -131,6 +143,15 @@ def studies() -> dict[str, dict[str, tuple]]:
             "hard, colour": (PatchCodebook(**BASE, colour=True), HELLINGER),
             "hard, colour, two scales": (PatchCodebook(**BASE, colour=True, scales=(1, 0.5)), HELLINGER),
             "triangle, colour": (PatchCodebook(**BASE, colour=True, encoding="triangle"), HELLINGER),
+        },
+        "colour": {  # on the colour sources only (colour_sources), where gray against colour tells nothing
+            "hard": (PatchCodebook(**BASE), HELLINGER),
+            "hard, colour": (PatchCodebook(**BASE, colour=True), HELLINGER),
+            "hard, colour, two scales": (PatchCodebook(**BASE, colour=True, scales=(1, 0.5)), HELLINGER),
+            "gray histogram": (FunctionTransformer(helpers.gray_hists), HELLINGER),
+            "colour histogram": (FunctionTransformer(helpers.colour_hists), HELLINGER),
+            "LBP": (FunctionTransformer(lbp_multiscale), HELLINGER),
+            "colour + LBP": (FunctionTransformer(colour_and_lbp), HELLINGER),
         },
     }
 
@@ -142,6 +163,8 @@ def rows(study: str, seeds, tasks, only=None, images=None, log=None):
     if unknown:
         raise SystemExit(f"unknown variant(s) {sorted(unknown)} of study {study!r}; choose from {list(variants)}")
     chosen = {name: v for name, v in variants.items() if not only or name in only}
+    if study == "colour":
+        images = colour_sources(helpers.load_images() if images is None else images)
     yield from run_variants(chosen, seeds, tasks, images, log)
 
 
@@ -181,7 +204,7 @@ def main(argv=None) -> int:
     command = "OMP_NUM_THREADS=1 python benchmarks/descriptors.py " + " ".join(argv or sys.argv[1:])
     start = time.perf_counter()
     with out.open("w", newline="") as f:
-        f.write(f"# made by: {command}\n")
+        f.write(f"# made by: {command}\n# {provenance()}\n")
         writer = csv.DictWriter(f, ["task", "variant", "readout", "seed", *MEASURES], extrasaction="raise")
         writer.writeheader()
         seeds = args.seeds or STUDY_SEEDS[args.study]

@@ -31,6 +31,8 @@ import sys
 import time
 from pathlib import Path
 
+from results import provenance
+
 import helpers
 from helpers import PatchCodebook
 from helpers import evaluation as ev
@@ -110,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     command = shlex.join(["OMP_NUM_THREADS=1", "python", "benchmarks/interest_points.py", *(argv or [])])
     took = f"{(time.perf_counter() - began) / 60:.1f} min at load average {os.getloadavg()[1]:.1f} (5-minute)"
     with open(args.out, "w", newline="") as f:
-        f.write(f"# made by: {command}\n# took: {took}\n")
+        f.write(f"# made by: {command}\n# took: {took}\n# {provenance()}\n")
         writer = csv.DictWriter(
             f, ["task", "variant", "readout", "seed", *MEASURES], extrasaction="ignore", lineterminator="\n"
         )

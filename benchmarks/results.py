@@ -105,10 +105,26 @@ def machine() -> str:
     )
 
 
+def provenance() -> str:
+    """One line: numpy's BLAS kernel and threads, ``OMP_NUM_THREADS`` and the hash of ``requirements.lock``."""
+    import hashlib
+
+    import numpy  # noqa: F401  (loads the BLAS threadpoolctl reports)
+    from threadpoolctl import threadpool_info
+
+    blas = next((i for i in threadpool_info() if i["user_api"] == "blas"), {})
+    lock = hashlib.sha256((HERE.parent / "requirements.lock").read_bytes()).hexdigest()[:16]
+    return (
+        f"kernel {blas.get('architecture', 'unknown')} (OPENBLAS_CORETYPE="
+        f"{os.environ.get('OPENBLAS_CORETYPE', 'unset')}), {blas.get('num_threads', '?')} BLAS threads, "
+        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}; requirements.lock sha256 {lock}"
+    )
+
+
 def write_csv(path: str | Path, rows: list[dict], comments: list[str]) -> None:
-    """Write rows (dicts with the same keys) after ``# `` comment lines."""
+    """Write rows (dicts with the same keys) after ``# `` comment lines and the :func:`provenance` line."""
     with open(path, "w", newline="") as f:
-        f.writelines(f"# {line}\n" for line in comments)
+        f.writelines(f"# {line}\n" for line in [*comments, provenance()])
         writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)

@@ -47,7 +47,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
             "random_positions",
             "sample_patches",
         ],
-        "codebook": ["PatchCodebook"],
+        "codebook": ["PatchCodebook", "steady_kmeans", "untie"],
         "vq": ["bits_per_pixel", "block_means", "code_entropy", "patchcode"],
         "descriptors": ["colour_hists", "gray_hists", "lbp_hists", "normalize_hists", "patchhist"],
         "tree": ["distances", "linkage_tree", "cut_height"],

@@ -41,6 +41,8 @@ __all__ = [
     "VLAD_NORMS",
     "PatchCodebook",
     "fitting_k",
+    "steady_kmeans",
+    "untie",
 ]
 
 #: How :meth:`PatchCodebook.transform` turns the patches of an image into numbers.
@@ -127,7 +129,7 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     n_patches : int or None
         Training patches drawn by ``fit``; ``None``: all.
     batch_size, max_iter : int
-        Of :class:`~sklearn.cluster.MiniBatchKMeans` (one k-means++ start).
+        Mini-batch size and passes over the sample of :func:`steady_kmeans`.
     random_state : int, RandomState or None
         Seeds the patch sample, the k-means and the random positions.
 
@@ -174,7 +176,7 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         n_points: int | None = None,
         n_patches: int | None = 70000,
         batch_size: int = 2048,
-        max_iter: int = 20,
+        max_iter: int = 3,
         random_state=0,
     ):
         self.n_codes = n_codes
@@ -315,7 +317,7 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         if self.whiten is not None:
             self.whitener_ = self._whitener().fit(rows)
             rows = self.whitener_.transform(rows)
-        self.kmeans_ = self._kmeans().fit(rows)
+        self.kmeans_ = self._kmeans().fit(untie(rows, self.position_seed_))
         return self
 
     def partial_fit(self, X, y=None):
@@ -342,17 +344,14 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             self.kmeans_ = self._kmeans()
         if self.whitener_ is not None:
             rows = self.whitener_.transform(rows)
-        self.kmeans_.partial_fit(rows)
+        self.kmeans_.partial_fit(untie(rows, self.position_seed_))
         return self
 
     def _whitener(self) -> ZCA:
         return clone(self.whiten) if isinstance(self.whiten, ZCA) else ZCA(eps=self.whiten)
 
     def _kmeans(self):
-        from sklearn.cluster import MiniBatchKMeans
-
-        params = {"batch_size": self.batch_size, "max_iter": self.max_iter, "random_state": self.random_state}
-        return MiniBatchKMeans(n_clusters=self.n_codes, n_init=1, **params)
+        return steady_kmeans(self.n_codes, self.batch_size, self.max_iter, self.random_state)
 
     def nearest(self, rows) -> np.ndarray:
         """The index (n,) of each row's nearest code vector, as float64 finds it, for rows (n, d) as :meth:`extract`'s.
@@ -489,6 +488,37 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         image = blocks.transpose(0, 2, 1, 3, 4).reshape(nby * r, nbx * r, -1)
         image = image if shape is None else image[: shape[0], : shape[1]]
         return image if self.colour else image[..., 0]
+
+
+def steady_kmeans(n_clusters: int, batch_size: int, max_iter: int, random_state, **params):
+    """A :class:`~sklearn.cluster.MiniBatchKMeans` whose fit does not depend on the BLAS kernel or thread count.
+
+    One k-means++ start and exactly ``max_iter`` passes: early stopping compares
+    running inertias, and rounding can move the step it stops at. Fit it on
+    float64 rows passed through :func:`untie`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).random((1000, 4))
+    >>> steady_kmeans(8, batch_size=256, max_iter=2, random_state=0).fit(untie(x, 0)).n_steps_
+    7
+    """
+    from sklearn.cluster import MiniBatchKMeans
+
+    params = {"batch_size": batch_size, "max_iter": max_iter, "random_state": random_state} | params
+    return MiniBatchKMeans(n_clusters, n_init=1, max_no_improvement=None, **params)
+
+
+def untie(rows, seed: int) -> np.ndarray:
+    """``rows`` (n, d) plus Gaussian noise of 1e-6 times their standard deviation, float64.
+
+    Duplicate rows (every flat patch is the same row) become distinct. Without
+    this, k-means moves small clusters onto duplicates, and which of two equal
+    code vectors a patch joins is left to rounding, which differs between BLAS kernels.
+    """
+    rows = np.asarray(rows, dtype=np.float64)
+    return rows + 1e-6 * rows.std() * np.random.default_rng(seed).standard_normal(rows.shape)
 
 
 @functools.cache

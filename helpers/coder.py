@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import constriction
 import numpy as np
 
+from .codebook import steady_kmeans, untie
 from .compression import _to_uint8, gray8
 
 __all__ = ["INCREMENT", "PatchCoder", "decode_adaptive", "encode_adaptive", "med_predict"]
@@ -294,10 +295,7 @@ class PatchCoder:
 
     def _kmeans(self, k: int):
         """The k-means of both stages: one k-means++ start on 3 k blocks, this coder's batches and seed."""
-        from sklearn.cluster import MiniBatchKMeans
-
-        params = {"batch_size": self.batch_size, "max_iter": self.max_iter, "random_state": self.random_state}
-        return MiniBatchKMeans(k, n_init=1, init_size=3 * k, **params)
+        return steady_kmeans(k, self.batch_size, self.max_iter, self.random_state, init_size=3 * k)
 
     def fit(self, grays: Sequence) -> PatchCoder:
         """Fit the code vectors and the probability tables to training images (any images; made 8-bit gray)."""
@@ -307,7 +305,7 @@ class PatchCoder:
         if len(x) < self.n_codes:
             raise ValueError(f"cannot fit {self.n_codes} code vectors to {len(x)} training blocks")
         self.n_train_ = len(x)
-        kmeans = self._kmeans(self.n_codes).fit(x)
+        kmeans = self._kmeans(self.n_codes).fit(untie(x, self.random_state))
         self.codes_ = kmeans.cluster_centers_.astype(np.float32)
         rng = np.random.default_rng(self.random_state)
         self._x = x = x[np.sort(rng.permutation(len(x))[:20_000])]  # for the second stage and the tables
@@ -317,7 +315,7 @@ class PatchCoder:
         self.codes2_ = None
         if self.n_codes2:
             rest = _quarters(x - self.codes_[codes], self.r)
-            km2 = self._kmeans(self.n_codes2).fit(rest)
+            km2 = self._kmeans(self.n_codes2).fit(untie(rest, self.random_state))
             self.codes2_ = np.vstack([np.zeros((1, rest.shape[1])), km2.cluster_centers_]).astype(np.float32)
         self._tables: dict = {}
         return self

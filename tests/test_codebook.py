@@ -5,7 +5,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sklearn.base import clone
-from sklearn.cluster import MiniBatchKMeans
 from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
@@ -16,7 +15,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import helpers
 from helpers import PatchCodebook
-from helpers.codebook import ZCA
+from helpers.codebook import ZCA, steady_kmeans, untie
 
 from .conftest import smooth_image
 
@@ -56,7 +55,7 @@ def test_fit_is_the_lectures_sample_and_minibatch_kmeans(images, norm):
     """The right K, the right normalisation and the right sample: a broken fit changes the code vectors."""
     codebook = PatchCodebook(n_codes=8, patch_size=4, norm=norm, n_patches=300, random_state=1).fit(images)
     data = helpers.sample_patches(images, 300, r=4, norm=norm, random_state=1)
-    km = MiniBatchKMeans(8, random_state=1, n_init=1, batch_size=2048, max_iter=20).fit(data.reshape(300, -1))
+    km = steady_kmeans(8, batch_size=2048, max_iter=3, random_state=1).fit(untie(data.reshape(300, -1), 1))
     assert codebook.kmeans_.cluster_centers_.shape == (8, 16)
     assert np.array_equal(codebook.kmeans_.cluster_centers_, km.cluster_centers_)
 
@@ -71,7 +70,7 @@ def test_two_scales_train_on_the_patches_of_both_scales(images):
     assert len(rows) == sum(len(p) for p in expected) > sum(len(p) for p in expected[:3])
     half = expected[5].reshape(len(expected[5]), -1)  # every patch of the last image at half size was drawn
     assert (np.abs(rows[None] - half[:, None]).max(axis=2).min(axis=1) < 1e-12).all()
-    km = MiniBatchKMeans(8, random_state=0, n_init=1, batch_size=2048, max_iter=20).fit(rows)
+    km = steady_kmeans(8, batch_size=2048, max_iter=3, random_state=0).fit(untie(rows, 0))
     assert np.array_equal(book.kmeans_.cluster_centers_, km.cluster_centers_)
 
 
@@ -331,7 +330,7 @@ def test_partial_fit_continues_a_fitted_codebook_with_one_step_on_its_sample(ima
     book = clone(codebook).fit(images)
     expected = copy.deepcopy(book)
     rows = expected.sample(images)  # the patches the next step draws, from the codebook's own stream
-    expected.kmeans_.partial_fit(rows)
+    expected.kmeans_.partial_fit(untie(rows, expected.position_seed_))
     book.partial_fit(images)
     assert np.array_equal(book.kmeans_.cluster_centers_, expected.kmeans_.cluster_centers_)
 
