@@ -1,11 +1,7 @@
 """The codebook: k-means code vectors of image patches, and what they turn an image into.
 
-:class:`PatchCodebook` owns every choice that turns images into patches and
-patches into codes (patch size, step, normalisation, whitening, K, seed). Fitted
-on images, it encodes an image into one code per block (VQ, :meth:`~PatchCodebook.encode`),
-decodes codes back into pixels, and turns each image into one descriptor row
-(:meth:`~PatchCodebook.transform`), so that it drops into a scikit-learn ``Pipeline``.
-:func:`helpers.patchcode` and :func:`helpers.patchhist` are the lecture's names for its two uses.
+:class:`PatchCodebook` owns every choice from images to codes; it encodes an image into one
+code per block (VQ) and turns each image into one descriptor row (a scikit-learn transformer).
 """
 
 from __future__ import annotations
@@ -86,70 +82,53 @@ def _check_images(X) -> list[tuple[str, np.ndarray]]:
 class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """A k-means codebook of image patches, and the descriptors it gives images.
 
-    ``fit`` draws ``n_patches`` patches (every patch of every image equally
-    likely), normalises them (:func:`helpers.pnorm`), optionally whitens them
-    (:class:`ZCA`) and fits :class:`~sklearn.cluster.MiniBatchKMeans` to them.
-    ``transform`` describes each image by its patches: ``"hard"`` counts each
-    patch's nearest code (the lecture's ``patchhist``); ``"triangle"`` sums
-    Coates, Lee & Ng's (2011) :math:`\\max(0, \\bar z - z_k)`, :math:`z_k = \\lVert x - c_k \\rVert`;
-    ``"vlad"`` sums the residuals to the nearest code per code (Jégou et al.
-    2010), normalised as ``vlad_norm`` says, then to unit length. Each is pooled
-    over the cells of every grid in ``pyramid`` (by patch centre), level by level.
+    ``fit`` draws ``n_patches`` patches, normalises (:func:`helpers.pnorm`) and optionally
+    whitens them (:class:`ZCA`), and fits :func:`steady_kmeans` to them. ``transform``
+    counts each patch's nearest code (``"hard"``, the lecture's ``patchhist``), sums
+    :math:`\\max(0, \\bar z - z_k)` (``"triangle"``, Coates et al. 2011) or the residuals
+    to the nearest code (``"vlad"``, Jégou et al. 2010), pooled over the cells of each
+    grid in ``pyramid``.
 
     Parameters
     ----------
-    n_codes : int
-        K, the number of code vectors (the lecture's 1024).
-    patch_size : int
-        r; patches are r x r pixels.
+    n_codes, patch_size : int
+        K code vectors of r x r patches.
     step : int, optional
         Grid spacing; default ``patch_size // 2``.
     norm : str
-        Patch normalisation, one of :data:`helpers.NORMS`.
+        One of :data:`helpers.NORMS`.
     colour : bool
-        Keep the three colour channels (patches of r * r * 3 values).
+        Keep the three colour channels (r * r * 3 values).
     whiten : float, ZCA or None
-        Whiten the normalised patches with ``ZCA(eps=whiten)``, or a clone of the given :class:`ZCA`.
-    encoding : str
-        One of :data:`ENCODINGS`.
-    vlad_norm : str
-        One of :data:`VLAD_NORMS`: signed square roots and/or each code's sum to unit length.
+        ``ZCA(eps=whiten)``, or a clone of the given :class:`ZCA`.
+    encoding, vlad_norm, sampling : str
+        One of :data:`ENCODINGS`, :data:`VLAD_NORMS`, :data:`SAMPLINGS`.
     pyramid : tuple of int
-        Grid sizes to pool over: ``(1,)`` the whole image, ``(2,)`` its quadrants, ``(1, 2)``
-        a spatial pyramid (levels weighted as in Lazebnik et al. 2006).
+        Grid sizes to pool over, e.g. ``(1, 2)`` (levels weighted as in Lazebnik et al. 2006).
     scales : tuple of float
-        Image scales patches are taken at, e.g. ``(1, 0.5)`` for two scales.
-    sampling : str
-        One of :data:`SAMPLINGS`: the grid; Harris corners (:func:`helpers.corner_positions`;
-        with ``n_points``, the strongest so many); both; ``n_points`` random positions
-        (seeded by ``random_state`` and the image's pixels); or as many random positions
-        as the image has corners.
+        Image scales patches are taken at, e.g. ``(1, 0.5)``.
     n_points : int or None
-        Points per image (and scale) for ``"corners"`` and the random samplings.
+        Points per image and scale for ``"corners"`` and the random samplings.
     n_patches : int or None
         Training patches drawn by ``fit``; ``None``: all.
     batch_size, max_iter : int
-        Mini-batch size and passes over the sample of :func:`steady_kmeans`.
+        Of :func:`steady_kmeans`.
     random_state : int, RandomState or None
         Seeds the patch sample, the k-means and the random positions.
 
     Attributes
     ----------
     kmeans_ : MiniBatchKMeans
-        The fitted k-means (the lecture's ``km``); ``kmeans_.cluster_centers_``
-        are the code vectors, in the units of the normalised (whitened) patches.
+        The fitted k-means (the lecture's ``km``).
     whitener_ : ZCA or None
     fitted_params_ : dict
-        The parameters of the last ``fit`` (or first ``partial_fit``). After
-        ``set_params`` changes any but :data:`READOUTS`, every method that
-        uses the fit raises :class:`~sklearn.exceptions.NotFittedError`.
+        The parameters of the fit; after ``set_params`` changes any but :data:`READOUTS`,
+        methods that use the fit raise :class:`~sklearn.exceptions.NotFittedError`.
     random_state_ : RandomState
-        The stream the next :meth:`partial_fit` draws its patches from; ``fit`` restarts it.
+        The stream the next :meth:`partial_fit` draws from; ``fit`` restarts it.
     position_seed_ : int
-        Seeds the random positions (with each image's own pixels): ``random_state``
-        if it is an integer, else drawn from it.
+        Seeds the random positions (with each image's pixels).
     n_features_out_ : int
-        Length of a descriptor row.
 
     Examples
     --------
@@ -321,11 +300,9 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         return self
 
     def partial_fit(self, X, y=None):
-        """Update the codebook with patches of another batch of images (one mini-batch k-means step).
+        """Update the codebook with ``n_patches`` patches of another batch of images (one k-means step).
 
-        The first call draws at least ``n_codes`` patches to initialise the
-        code vectors (and fits the whitening, if any, on them); memory holds
-        one batch. ``n_patches`` patches are drawn from each batch.
+        The first batch must give at least ``n_codes`` patches (and fits the whitening, if any).
         """
         first = not hasattr(self, "kmeans_")
         if first:
@@ -493,9 +470,7 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
 def steady_kmeans(n_clusters: int, batch_size: int, max_iter: int, random_state, **params):
     """A :class:`~sklearn.cluster.MiniBatchKMeans` whose fit does not depend on the BLAS kernel or thread count.
 
-    One k-means++ start and exactly ``max_iter`` passes: early stopping compares
-    running inertias, and rounding can move the step it stops at. Fit it on
-    float64 rows passed through :func:`untie`.
+    One k-means++ start, exactly ``max_iter`` passes (no early stopping); fit it on rows passed through :func:`untie`.
 
     Examples
     --------
@@ -513,9 +488,7 @@ def steady_kmeans(n_clusters: int, batch_size: int, max_iter: int, random_state,
 def untie(rows, seed: int) -> np.ndarray:
     """``rows`` (n, d) plus Gaussian noise of 1e-6 times their standard deviation, float64.
 
-    Duplicate rows (every flat patch is the same row) become distinct. Without
-    this, k-means moves small clusters onto duplicates, and which of two equal
-    code vectors a patch joins is left to rounding, which differs between BLAS kernels.
+    Duplicate rows become distinct, so no tie between equal code vectors is left to rounding.
     """
     rows = np.asarray(rows, dtype=np.float64)
     return rows + 1e-6 * rows.std() * np.random.default_rng(seed).standard_normal(rows.shape)
@@ -541,9 +514,7 @@ def _pad_to_blocks(image: np.ndarray, r: int) -> np.ndarray:
 
 
 def fitting_k(n_patches: int) -> int:
-    """A K that ``n_patches`` patches can fit: the largest power of 2 with at least 10 patches per code vector.
-
-    At least 1.
+    """A K that ``n_patches`` patches can fit: the largest power of 2 (at least 1) with 10 patches per code vector.
 
     Examples
     --------

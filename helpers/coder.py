@@ -1,9 +1,6 @@
-"""The patch-codebook (VQ) image coder of notebook 07, which writes every bit its decoder needs.
+"""Machinery of notebook 07; not needed to follow the series.
 
-The entropy coding is constriction's range coder with adaptive frequencies;
-written here is only the book-keeping of the VQ coder.
-
-Machinery of notebook 07; not needed to follow the series.
+The patch-codebook (VQ) image coder; the entropy coding is constriction's adaptive range coder.
 """
 
 from __future__ import annotations
@@ -34,9 +31,7 @@ def _categorical():
 def encode_adaptive(encoder, symbols, prior, increment: int = INCREMENT) -> None:
     """Append ``symbols`` to a :class:`constriction.stream.queue.RangeEncoder`, each with the adaptive frequencies.
 
-    Symbol ``s`` has probability ``counts[s] / counts.sum()``: the counts start
-    at ``prior`` (frequencies on training images, each >= 1) and grow by
-    ``increment`` each time a symbol is coded; :func:`decode_adaptive` mirrors it.
+    Counts start at ``prior`` (each >= 1) and grow by ``increment`` per coded symbol.
 
     Examples
     --------
@@ -92,10 +87,7 @@ def _from_bytes(data: bytes) -> np.ndarray:
 def med_predict(levels: np.ndarray) -> np.ndarray:
     """LOCO-I's median edge detector prediction of each entry from its left, upper and upper-left neighbours.
 
-    ``min(a, b)`` if ``c >= max(a, b)``, ``max(a, b)`` if ``c <= min(a, b)``,
-    else ``a + b - c`` (a left, b up, c up-left; Weinberger, Seroussi & Sapiro,
-    IEEE Trans. Image Process. 9(8), 2000). The first row is predicted from the
-    left, the first column from above, the first entry as 0.
+    The first row is predicted from the left, the first column from above, the first entry as 0.
 
     Examples
     --------
@@ -171,20 +163,11 @@ _HEADER = struct.Struct(">HHBBe")  # height, width, mean step (0: no means), sta
 class PatchCoder:
     """A patch-codebook (VQ) image coder that writes every bit its decoder needs.
 
-    Each ``r x r`` block of the 8-bit gray image is coded as (1) its mean,
-    quantised with step ``mean_step`` and predicted from the decoded
-    neighbouring means (:func:`med_predict`, DPCM); (2) the index of one of
-    ``n_codes`` code vectors for the block minus its mean (``"block"``) or minus
-    the means interpolated between block centres (``"smooth"``; ``None``: raw
-    blocks); (3) with ``n_codes2``, the index of one of ``n_codes2`` code vectors
-    (or zero) for each ``r/2 x r/2`` quarter of what remains. Indices minimise
-    squared error + ``lam`` x code length in bits (entropy-constrained VQ; ``lam
-    = 0``: the nearest code). Every symbol goes into one stream of constriction's
-    range coder (:func:`encode_adaptive`), each kind with adaptive frequencies
-    started from those of the training images. The code vectors are fitted by
-    :class:`~sklearn.cluster.MiniBatchKMeans` in float64 (``init_size`` 3 K) to
-    every block of the training images on a grid of step ``r/2``, in all 8
-    flips and rotations if ``augment``.
+    Each ``r x r`` block of the 8-bit gray image is coded as its mean (quantised, DPCM with
+    :func:`med_predict`), a code for the block minus its mean (``"block"``) or minus the
+    interpolated means (``"smooth"``), and with ``n_codes2`` a code for each quarter of
+    the rest. Indices minimise squared error + ``lam`` x bits; every symbol goes into one
+    adaptive range-coded stream (:func:`encode_adaptive`).
 
     Examples
     --------
@@ -200,32 +183,25 @@ class PatchCoder:
     r : int
         Block size; a multiple of 2.
     n_codes, n_codes2 : int
-        Code vectors of the first stage, and of the second (0: no second stage).
+        Code vectors of the first stage, and of the second (0: none).
     means : {"smooth", "block", None}
     augment : bool
+        Train on all 8 flips and rotations.
     prior_weight : int
-        How many symbols' worth the training frequencies count for in each
-        adaptive model.
+        How many symbols' worth the training frequencies count for.
     max_iter, batch_size, random_state
-        Of the k-means.
+        Of :func:`helpers.steady_kmeans`.
 
     Attributes
     ----------
     codes_ : ndarray, shape (n_codes, r * r), float32
     codes2_ : ndarray, shape (n_codes2 + 1, r * r / 4), float32 (row 0 is the zero vector) or None
     n_train_ : int
-        Training blocks the first stage was fitted to (the second stage and
-        the probability tables use 20 000 of them).
+        Training blocks the first stage was fitted to.
     n_table_blocks_ : int
-        The training blocks (at most 20 000) kept for the second stage and the
-        probability tables. The tables depend on ``lam`` and the mean step, and
-        :meth:`decode` recomputes them from these blocks and the training
-        images' block means: a decoder that accepts any ``lam`` must hold
-        these, or one table set per ``lam`` it accepts.
+        Training blocks (at most 20 000) kept for the second stage and the probability tables.
     stream_bits_ : dict
-        Of the last :meth:`encode`: the bits of each part of the coded stream
-        (``"means"``, ``"codes"``, ``"codes2"``), in whole 32-bit words of
-        the range coder, so each within 32 bits.
+        Of the last :meth:`encode`: bits of ``"means"``, ``"codes"``, ``"codes2"`` (to 32 bits).
     """
 
     #: Bytes of the header that starts every byte string: height, width, mean step, stages, ``lam``.
@@ -367,15 +343,8 @@ class PatchCoder:
     def encode(self, gray, lam: float = 0.0, mean_step: int | None = None) -> bytes:
         """Code an image (made 8-bit gray by :func:`gray8`) into bytes: an 8-byte header, then the coded stream.
 
-        Parameters
-        ----------
-        lam : float
-            Lagrange multiplier, in squared error (pixel values in [0, 1],
-            summed over a block) per bit; larger: fewer bits, lower PSNR.
-            Stored in the header in half precision, and used as stored.
-        mean_step : int, optional
-            Quantiser step of the block means, 1 to 64 8-bit levels (ignored
-            without means); default :meth:`mean_step` of ``lam``.
+        ``lam``: squared error per bit (stored in half precision); ``mean_step``: 1 to 64
+        levels, default :meth:`mean_step` of ``lam``.
         """
         return self._encode(gray, lam, mean_step)[0]
 
@@ -428,22 +397,11 @@ class PatchCoder:
 
     @staticmethod
     def mean_step(lam: float) -> int:
-        """The default step of the block means for ``lam``: ``round(80 * sqrt(lam))``, at least 1, at most 64.
-
-        Chosen on validation images (``benchmarks/codecs.py``); equal-slope
-        theory (a halved step costs one bit per block and removes 3/4 of the
-        mean's squared error, ``r**2 step**2 / 12``) gives the same growth with
-        ``sqrt(lam)``.
-        """
+        """The default step of the block means for ``lam``: ``round(80 * sqrt(lam))``, from 1 to 64."""
         return int(np.clip(np.round(80 * np.sqrt(lam)), 1, 64))
 
     def decode(self, data: bytes) -> np.ndarray:
-        """Decode bytes from :meth:`encode`.
-
-        Returns
-        -------
-        ndarray, shape (H, W), float32 in [0, 1] (8-bit levels)
-        """
+        """Decode bytes from :meth:`encode`: (H, W) float32 in [0, 1] (8-bit levels)."""
         self._check_fitted()
         h, w, mean_step, stages, lam = _HEADER.unpack(data[: _HEADER.size])
         if (mean_step > 0) != bool(self.means) or stages != (2 if self.codes2_ is not None else 1):

@@ -1,13 +1,7 @@
-"""Image codecs measured the same way: the codecs Pillow writes, and how rate-distortion curves are read.
+"""Machinery of notebooks 03 and 07; not needed to follow the series.
 
-Machinery of notebooks 03 and 07; not needed to follow the series.
-
-Every codec codes the same gray images, quantised to 8 bits once (:func:`gray8`),
-into a byte string, and is judged by two numbers per image: its **rate**, the
-bytes of that string times 8 over the pixels (bits per pixel, bpp), and its
-**distortion** against the 8-bit image, as PSNR (dB) and SSIM (:func:`scores`).
-:func:`anchor_roundtrip` runs JPEG, JPEG 2000, WebP and AVIF in memory; the
-patch-codebook coder, :class:`PatchCoder`, is in :mod:`helpers.coder`.
+Image codecs measured the same way: rate (bits per pixel) and distortion (PSNR, SSIM)
+on 8-bit gray images (:func:`gray8`), the codecs Pillow writes, rate-distortion curves.
 """
 
 from __future__ import annotations
@@ -50,11 +44,7 @@ def _to_uint8(gray: np.ndarray) -> np.ndarray:
 
 
 def gray8(image) -> np.ndarray:
-    """The gray image as an 8-bit file stores it: the channel mean rounded to the levels ``0, 1/255, ..., 1``.
-
-    Returns
-    -------
-    ndarray, shape (H, W), float32; ``gray8(gray8(x)) == gray8(x)``
+    """The gray image as an 8-bit file stores it, (H, W) float32 on the levels ``0, 1/255, ..., 1``.
 
     Examples
     --------
@@ -67,10 +57,7 @@ def gray8(image) -> np.ndarray:
 def scores(ref, decoded) -> tuple[float, float]:
     """PSNR (dB) and SSIM of a decoded image against its 8-bit reference, both on [0, 1] (``data_range=1``).
 
-    SSIM with the setting of Wang et al. (IEEE Trans. Image Process. 13(4),
-    2004): an 11 x 11 Gaussian window of standard deviation 1.5, population
-    covariances, their constants K1 = 0.01 and K2 = 0.03 (scikit-image's
-    ``gaussian_weights=True, sigma=1.5, use_sample_covariance=False``).
+    SSIM as Wang et al. (2004) set it: Gaussian window, sigma 1.5, population covariances.
 
     Examples
     --------
@@ -105,9 +92,7 @@ def curve(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(rates in bpp, ``y`` values) of one codec on one image, in order of rate; from :func:`read_csv`.
 
-    With ``frontier``, only the points no other point beats: a point is dropped
-    if another has a lower or equal rate and a higher ``y`` (an encoder free to
-    pick its setting never picks it).
+    With ``frontier``, only the points that no point of lower or equal rate beats.
 
     Examples
     --------
@@ -139,9 +124,7 @@ def _gap_ok(rates: np.ndarray, i: np.ndarray, max_gap: float) -> np.ndarray:
 def value_at(rates, values, rate, max_gap: float = MAX_GAP) -> np.ndarray:
     """A curve's value at ``rate`` (scalar or array), linear between its points.
 
-    NaN outside the curve's range, and between two measured rates more than
-    ``max_gap`` times apart: a straight line across such a gap is a guess, not
-    a measurement.
+    NaN outside the curve's range, and between measured rates more than ``max_gap`` times apart.
 
     Examples
     --------
@@ -159,8 +142,7 @@ def value_at(rates, values, rate, max_gap: float = MAX_GAP) -> np.ndarray:
 def rate_at(rates, values, target: float, max_gap: float = MAX_GAP) -> float:
     """The lowest rate at which a curve (in order of rate, linear between points) reaches ``target``.
 
-    NaN if it never does, or if it first does between two measured rates more
-    than ``max_gap`` times apart; ``rates[0]`` if its first point already does.
+    NaN if it never does, or first does between rates more than ``max_gap`` times apart.
 
     Examples
     --------
@@ -184,17 +166,8 @@ def rate_at(rates, values, target: float, max_gap: float = MAX_GAP) -> float:
 def plot_rd(ax, curves: dict, styles: dict, xlim=(0.02, 0.6), bold=()) -> None:
     """Rate-distortion curves on one axes: a dot at each measured point, straight lines between, rate on a log scale.
 
-    Parameters
-    ----------
-    ax : matplotlib Axes
-    curves : dict
-        Name -> (rates in bpp, values), e.g. from :func:`curve`.
-    styles : dict
-        Name -> (colour, line style, legend label).
-    xlim : (float, float)
-        The rates shown. The y-range takes in every point inside them and each
-        curve's values at both ends, so that no shown point is cut off.
-    bold : names drawn with thicker lines.
+    ``curves``: name -> (rates, values); ``styles``: name -> (colour, line style, label);
+    ``bold``: names drawn thicker. The y-range takes in every point within ``xlim``.
     """
     import matplotlib.pyplot as plt
 
@@ -239,19 +212,8 @@ def _jpeg(pixels: np.ndarray, quality: int) -> bytes:
 def anchor_roundtrip(gray, codec: str, setting) -> tuple[np.ndarray, bytes]:
     """Code a gray image with one of the codecs of :data:`ANCHORS` in memory, and decode it.
 
-    Parameters
-    ----------
-    gray : image, made gray and 8-bit by :func:`gray8`
-    codec : str
-        A key of :data:`ANCHORS`.
-    setting : int or float
-        The codec's rate control, as :data:`ANCHORS` says.
-
-    Returns
-    -------
-    decoded : ndarray, shape (H, W), float32 (8-bit levels)
-    data : bytes
-        The whole file: ``8 * len(data) / (H * W)`` is the rate in bpp.
+    ``setting``: the codec's rate control, as :data:`ANCHORS` says. Returns the decoded
+    (H, W) float32 image of :func:`gray8` and the whole file's bytes.
 
     Examples
     --------
@@ -291,9 +253,7 @@ def anchor_roundtrip(gray, codec: str, setting) -> tuple[np.ndarray, bytes]:
 def jpeg_scan_bytes(data: bytes) -> int:
     """Bytes of a JPEG file's entropy-coded scan data: the file without its markers, headers and tables.
 
-    The rate JPEG would have if its decoder knew the quantisation and Huffman
-    tables, image size and scan layout in advance (as VQ's decoder knows its
-    codebook): a lower bound on what JPEG must send.
+    A lower bound on what JPEG must send if its decoder knew the tables (as VQ's knows its codebook).
 
     Examples
     --------

@@ -1,7 +1,6 @@
 """Image descriptors: code histograms, their normalisations, and baselines that need no codebook.
 
-Each function returns one row per image, so that images of any size are
-compared as vectors of equal length.
+Each function returns one row per image.
 """
 
 from __future__ import annotations
@@ -31,12 +30,7 @@ HIST_NORMS = ("counts", "l1", "l2", "sqrt", "tfidf")
 def patchhist(image, codebook) -> np.ndarray:
     """Histogram of the codes of an image's patches (the lecture's ``patchhist``).
 
-    ``codebook.transform([image])[0]``: with the default ``encoding="hard"``,
-    the count of each code over the image's grid patches.
-
-    Returns
-    -------
-    ndarray, shape (codebook.n_features_out_,), float64
+    ``codebook.transform([image])[0]``, shape (codebook.n_features_out_,), float64.
     """
     from .codebook import _check_codebook
 
@@ -47,22 +41,9 @@ def patchhist(image, codebook) -> np.ndarray:
 def normalize_hists(hists, method: str = "l1") -> np.ndarray:
     """Normalise histograms, one row per image.
 
-    ========== ============================================================
-    ``counts`` unchanged
-    ``l1``     each row divided by its sum: frequencies
-    ``l2``     each row divided by its Euclidean length
-    ``sqrt``   square roots of the L1 frequencies (Hellinger; RootSIFT):
-               the Euclidean distance between them is the Hellinger distance
-               times sqrt(2)
-    ``tfidf``  :class:`~sklearn.feature_extraction.text.TfidfTransformer`:
-               counts times ``log((1 + n) / (1 + df)) + 1``, then L2
-    ========== ============================================================
-
-    Rows with zero sum stay zero (:func:`sklearn.preprocessing.normalize`).
-
-    Returns
-    -------
-    ndarray, shape (n_images, K), float64
+    ``method``: ``counts`` (unchanged), ``l1``, ``l2``, ``sqrt`` (square roots of the L1
+    frequencies, Hellinger) or ``tfidf`` (scikit-learn's ``TfidfTransformer``). Rows with
+    zero sum stay zero. Returns (n_images, K) float64.
 
     Examples
     --------
@@ -90,11 +71,7 @@ def normalize_hists(hists, method: str = "l1") -> np.ndarray:
 
 
 def colour_hists(images: Sequence, bins: int = 4) -> np.ndarray:
-    """Joint RGB histograms: ``bins`` intervals of [0, 1] per channel, ``bins**3`` cells (:func:`numpy.histogramdd`).
-
-    Returns
-    -------
-    ndarray, shape (n_images, bins**3), float64; rows sum to 1
+    """Joint RGB histograms, ``bins`` intervals per channel: (n_images, bins**3), rows summing to 1.
 
     Examples
     --------
@@ -110,12 +87,7 @@ def colour_hists(images: Sequence, bins: int = 4) -> np.ndarray:
 
 
 def gray_hists(images: Sequence, bins: int = 32) -> np.ndarray:
-    """Gray-level histograms: the channel mean in ``bins`` intervals of [0, 1] (:func:`numpy.histogram`).
-
-    Returns
-    -------
-    ndarray, shape (n_images, bins), float64; rows sum to 1
-    """
+    """Gray-level histograms in ``bins`` intervals of [0, 1]: (n_images, bins), rows summing to 1."""
     rows = []
     for image in images:
         gray = as_rgb(image).mean(axis=2)
@@ -126,16 +98,8 @@ def gray_hists(images: Sequence, bins: int = 32) -> np.ndarray:
 def lbp_hists(images: Sequence, points: int = 8, radius: float | Sequence[float] = 1) -> np.ndarray:
     """Histograms of uniform local binary patterns, a classic texture descriptor (Ojala et al., PAMI 2002).
 
-    :func:`skimage.feature.local_binary_pattern` with ``method="uniform"``
-    on the 8-bit gray image: each pixel gets one of ``points + 2``
-    rotation-invariant uniform patterns of its ``points`` neighbours at
-    ``radius``. With several radii (Ojala et al.'s multiresolution LBP),
-    ``8 * radius`` neighbours at each, and the histograms are concatenated,
-    each weighted ``1 / len(radius)``.
-
-    Returns
-    -------
-    ndarray, shape (n_images, points + 2) or (n_images, sum(8 r + 2)), float64; rows sum to 1
+    ``method="uniform"`` on the 8-bit gray image; with several radii, ``8 * radius`` points at
+    each, histograms concatenated and weighted ``1 / len(radius)``. Rows sum to 1.
 
     Examples
     --------
@@ -159,16 +123,7 @@ def lbp_hists(images: Sequence, points: int = 8, radius: float | Sequence[float]
 def tiny_images(images: Sequence, side: int = 16) -> np.ndarray:
     """Thumbnails as descriptors: each image shrunk to ``side x side`` colour pixels, zero mean, unit length.
 
-    The "tiny image" baseline of near-duplicate and scene retrieval (Torralba,
-    Fergus & Freeman, PAMI 2008, with 32 x 32 thumbnails): the image is
-    resized (anti-aliased, whatever its aspect ratio) with
-    :func:`skimage.transform.resize`, flattened, its mean removed and scaled to
-    unit Euclidean length, so that the Euclidean distance between two rows
-    ignores brightness offsets and contrast. A flat image gives a zero row.
-
-    Returns
-    -------
-    ndarray, shape (n_images, 3 * side**2), float64
+    Torralba et al.'s (2008) baseline; shape (n_images, 3 * side**2); a flat image gives a zero row.
 
     Examples
     --------

@@ -1,19 +1,8 @@
-"""One protocol for comparing image descriptors: two labelled tasks, seeded splits, scores.
+"""Machinery of notebooks 06, 08, 09 and 11; not needed to follow the series.
 
-Machinery of notebooks 06, 08, 09 and 11; not needed to follow the series.
-
-* :func:`tile_task`: which image does a tile come from? :data:`PER_IMAGE` scored
-  :data:`TILE`-pixel tiles per image; the descriptor is fitted on the other tiles.
-* :func:`copy_task`: near-duplicate retrieval, as in INRIA Copydays (Douze et al.,
-  CIVR 2009): each image and its 7 :func:`copies`, in two halves, each scored with
-  a descriptor fitted on the other half's originals.
-
-:func:`run` fits a descriptor on each split with ``random_state=seed`` and scores
-it (:func:`score`): precision at 5 and mAP (every item a query), clustering of a
-linkage cut (ARI, NMI, purity, cophenetic correlation) and cross-validated
-accuracy. One seed fixes the tiles (copies), the descriptor's random state and
-the folds, so variants on the same seed are compared pairwise
-(:mod:`helpers.tables`).
+One protocol for comparing image descriptors: two labelled tasks (:func:`tile_task`,
+:func:`copy_task`), seeded splits, and :func:`score`. One seed fixes the tiles (copies),
+the descriptor's random state and the folds, so variants are compared pairwise.
 """
 
 from __future__ import annotations
@@ -85,13 +74,9 @@ def _ranking(D, labels) -> tuple[np.ndarray, np.ndarray]:
 
 
 def precision_at_k(D, labels, k: int = 5, per_query: bool = False):
-    """Fraction of each item's ``k`` nearest neighbours (itself excluded) that share its label.
+    """Fraction of each item's ``k`` nearest neighbours (itself excluded, ties in index order) that share its label.
 
-    Equal distances are ranked in index order.
-
-    Returns
-    -------
-    float, the mean over queries; or ndarray of shape (n,) with ``per_query``
+    The mean over queries, or an (n,) array with ``per_query``.
 
     Examples
     --------
@@ -107,15 +92,8 @@ def precision_at_k(D, labels, k: int = 5, per_query: bool = False):
 def mean_average_precision(D, labels, per_query: bool = False):
     """Mean over queries of the average precision of ranking the other items by distance.
 
-    Each query's AP is that of :func:`sklearn.metrics.average_precision_score`
-    for "same label" against minus the distance: tied distances are ranked
-    together, and every same-label item in a tie gets the precision reached
-    at the end of the tie; computed for all queries at once. Queries whose
-    label no other item has are left out (with ``per_query``, their AP is NaN).
-
-    Returns
-    -------
-    float, the mean over queries; or ndarray of shape (n,) with ``per_query``
+    Each AP is :func:`sklearn.metrics.average_precision_score`'s (ties ranked together);
+    queries whose label no other item has are left out (NaN with ``per_query``).
 
     Examples
     --------
@@ -154,14 +132,7 @@ def cluster_scores(labels_true, labels_pred) -> dict[str, float]:
 
 
 def linkage_scores(D, labels, method: str = "average", n_clusters: int | None = None) -> dict[str, float]:
-    """Cluster with :func:`scipy.cluster.hierarchy.linkage`, cut into ``n_clusters`` (default: one per label), score.
-
-    Returns
-    -------
-    dict
-        ``ari``, ``nmi``, ``purity`` of the cut, and ``cophenetic``: the
-        correlation between the distances and the tree's merge heights.
-    """
+    """``ari``, ``nmi``, ``purity`` of a linkage cut into ``n_clusters`` (default: one per label); ``cophenetic``."""
     from scipy.cluster.hierarchy import cophenet, fcluster
     from scipy.spatial.distance import squareform
 
@@ -198,9 +169,7 @@ def precision_ceiling(labels, k: int = 5) -> float:
 def chance_retrieval(labels, k: int = 5, repeats: int = 100, seed: int = 0) -> dict[str, float]:
     """Precision at ``k`` and mean average precision of random rankings, averaged over ``repeats``.
 
-    Random distances have no ties, so each query's AP is the textbook
-    :math:`\\frac1m \\sum_j j / r_j` over the ranks :math:`r_j` of its ``m``
-    same-label items, computed for all queries at once.
+    (Random distances have no ties: each AP is :math:`\\frac1m \\sum_j j / r_j`.)
     """
     labels = np.asarray(labels)
     rng = np.random.default_rng(seed)
@@ -224,11 +193,7 @@ def folds(seed: int = 0, n_splits: int = FOLDS):
 
 
 def cv_accuracy(X, labels, n_folds: int = FOLDS, seed: int = 0) -> float:
-    """Mean accuracy of a logistic regression on standardised descriptors over :func:`folds` ``(seed, n_folds)``.
-
-    The scaler and the classifier are one :class:`~sklearn.pipeline.Pipeline`,
-    fitted on the training folds only (:func:`sklearn.model_selection.cross_val_score`).
-    """
+    """Mean accuracy of a scaler + logistic regression pipeline over :func:`folds` ``(seed, n_folds)``."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_score
     from sklearn.pipeline import make_pipeline
@@ -254,9 +219,7 @@ class Split:
 def tile_task(seed: int = 0, images=None) -> list[Split]:
     """The tile task: :data:`PER_IMAGE` scored tiles of every image that has that many, the rest to fit on.
 
-    Each image is cut on a :data:`TILE` grid from its top-left corner (the remainder dropped). Of every image
-    with more than ``PER_IMAGE`` tiles, ``PER_IMAGE`` drawn by ``seed`` are scored (named ``image/row,col``,
-    labelled with the image); all other tiles go to ``fit``. Returns a list of one Split.
+    Tiles on a :data:`TILE` grid; scored tiles (``image/row,col``) drawn by ``seed``. Returns a list of one Split.
 
     Examples
     --------
@@ -291,18 +254,8 @@ def tile_task(seed: int = 0, images=None) -> list[Split]:
 def copies(image, seed: int = 0) -> list[np.ndarray]:
     """Seven near-duplicates of an image, one per :data:`TRANSFORMS`, with seeded strengths.
 
-    ========== ==============================================================
-    crop       a window with 30-50 % of the area, at a random place
-    rotate     10-30 degrees either way, cropped to the largest upright
-               rectangle inside (no filled corners)
-    scale      downscaled to 40-60 % of each side (anti-aliased)
-    brightness 0.15-0.25 added or subtracted (clipped to [0, 1])
-    contrast   differences from the mean gray scaled by 0.4-0.6
-    jpeg       JPEG at quality 5-15 (Pillow)
-    mixed      crop to 60-80 %, downscale to 60-80 %, brightness
-               +-0.1, JPEG at quality 30-50
-    ========== ==============================================================
-
+    Crop (30-50 % of the area), rotate (10-30 degrees, cropped upright), scale (40-60 %),
+    brightness (+-0.15-0.25), contrast (x 0.4-0.6), JPEG (quality 5-15), and a mix of them.
     Returns a list of 7 (h, w, 3) float32 images in [0, 1].
     """
     from skimage.transform import rescale, rotate
@@ -362,9 +315,7 @@ def copies(image, seed: int = 0) -> list[np.ndarray]:
 def copy_task(seed: int = 0, images=None) -> list[Split]:
     """The copy task: groups of an original and its 7 :func:`copies`, in two halves fitted on each other.
 
-    The originals are downscaled to a longer side of :data:`COPY_SIDE` pixels. ``seed`` draws the copies'
-    strengths and the halves (a random permutation, cut at ``n // 2``). Each of the two Splits scores the
-    groups of one half (items named ``image/transform``, labelled with the image) and fits on the other's originals.
+    Originals downscaled to :data:`COPY_SIDE`; ``seed`` draws the copies and the halves (items ``image/transform``).
 
     Examples
     --------
@@ -400,12 +351,7 @@ def copy_task(seed: int = 0, images=None) -> list[Split]:
 
 
 def describe(descriptor, split: Split, seed: int = 0) -> np.ndarray:
-    """Fit a clone of ``descriptor`` on ``split.fit`` with every ``random_state`` set to ``seed``; describe the items.
-
-    Returns
-    -------
-    ndarray, shape (len(split.items), d), float64
-    """
+    """Fit a clone of ``descriptor`` on ``split.fit`` (every ``random_state`` = ``seed``); the items' rows, float64."""
     from sklearn.base import clone
 
     model = clone(descriptor)
@@ -443,15 +389,9 @@ def score(
 ) -> dict[str, float]:
     """The protocol's scores of descriptors ``X`` (n, d) of items labelled ``labels`` (n,).
 
-    ``norm``: :func:`helpers.normalize_hists` method applied first (``None`` for
-    descriptors that may be negative, such as VLAD); ``metric``: of :func:`distances`;
-    ``method``: the linkage, cut into one cluster per label; ``classify``: also
-    :func:`cv_accuracy` in :func:`folds` ``(seed, n_folds)``.
-
-    Returns
-    -------
-    dict
-        ``p@k``, ``map``, ``ari``, ``nmi``, ``purity``, ``cophenetic`` (and ``accuracy``).
+    ``norm``: :func:`helpers.normalize_hists` first (``None``: none); ``metric``: of :func:`distances`;
+    ``method``: the linkage; ``classify``: also :func:`cv_accuracy`. Returns ``p@k``, ``map``, ``ari``,
+    ``nmi``, ``purity``, ``cophenetic`` (and ``accuracy``).
     """
     precision, ap, others = _measure(X, np.asarray(labels), seed, norm, metric, method, k, classify, n_folds)
     return {f"p@{k}": float(precision.mean()), "map": float(np.nanmean(ap))} | others
@@ -468,10 +408,7 @@ def run(
     k: int = 5,
     classify: bool = True,
 ) -> dict[str, float]:
-    """Score a descriptor (a transformer of lists of images, fitted anew on each split) on a task of this ``seed``.
-
-    :func:`describe` each split, then :func:`score_task`; the options as for :func:`score`.
-    """
+    """:func:`describe` each split of a task with a descriptor, then :func:`score_task` (options of :func:`score`)."""
     described = [describe(descriptor, split, seed) for split in task]
     return score_task(task, described, seed, norm=norm, metric=metric, method=method, k=k, classify=classify)
 

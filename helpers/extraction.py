@@ -1,9 +1,6 @@
 """Patch extraction: where patches are taken, how they are cut, and how they are normalised.
 
-Every function works on whole stacks of patches at once, cut from a strided
-view of the image (:func:`numpy.lib.stride_tricks.sliding_window_view`).
-Patches leave this module as float64, so that the distances computed on them
-do not depend on the BLAS kernel's order of summation in their last digits.
+Patches are cut from a strided view of the image and leave this module as float64.
 """
 
 from __future__ import annotations
@@ -39,18 +36,10 @@ STANDARDIZE_EPS = 10 / 255**2
 def pnorm(p, norm: str = "none", colour: bool = False) -> np.ndarray:
     """Normalise one patch or a stack of patches (the lecture's ``pnorm``).
 
-    ================ =========================================================
-    ``colour=False`` first the mean over the colour channels (the lecture's
-                     line 4); ``colour=True`` keeps the three channels and
-                     normalises over all values of a patch.
-    ``"none"``       nothing more (the lecture as it ran)
-    ``"center"``     minus the patch's mean (line 5)
-    ``"contrast"``   then ``clip(p / clip(var(p), 0.1, 10), -2, 2)`` (line 6)
-    ``"maxscale"``   then ``p / max(1, max|p|)`` (line 7)
-    ``"standardize"`` ``(p - mean) / sqrt(var + 10 / 255**2)``, var with
-                     ``ddof=1``: Coates & Ng's contrast normalisation, with
-                     their constant (10 for 0-255 pixels)
-    ================ =========================================================
+    Without ``colour``, first the mean over the channels. ``"none"``: nothing more;
+    ``"center"``: minus the patch's mean; ``"contrast"``: then ``clip(p / clip(var(p),
+    0.1, 10), -2, 2)``; ``"maxscale"``: then ``p / max(1, max|p|)``; ``"standardize"``:
+    ``(p - mean) / sqrt(var + STANDARDIZE_EPS)`` (Coates & Ng, ``ddof=1``).
 
     Parameters
     ----------
@@ -117,11 +106,8 @@ def _check_size(r, step=1) -> None:
 def grid_positions(shape: Sequence[int], r: int = 8, step: int | None = None) -> np.ndarray:
     """Top-left corners of ``r x r`` patches on a grid that covers the whole image.
 
-    Rows and columns of an image of ``shape`` (H, W, ...) start at 0 and advance by
-    ``step`` (default ``r // 2``); where the last step would leave pixels uncovered, one
-    more row (column) is added flush with the edge (the lecture's ``range(0, h - r, step)``
-    never reaches it). Returns ``(y, x)`` per patch, row by row, shape (n, 2); empty if
-    the image is smaller than ``r``.
+    Every ``step`` (default ``r // 2``) pixels, plus one row (column) flush with the edge
+    if the last step leaves pixels uncovered. Returns ``(y, x)`` per patch, shape (n, 2).
 
     Examples
     --------
@@ -147,11 +133,9 @@ def corner_positions(
 ) -> np.ndarray:
     """Top-left corners of ``r x r`` patches centred on Harris corners ("interest points").
 
-    :func:`skimage.feature.corner_harris` on the gray image (mirrored at its border),
-    then :func:`skimage.feature.corner_peaks`: local maxima at least ``min_distance``
-    apart above an *absolute* ``threshold`` (a flat image gets no corners from its
-    noise; a right-angled step of contrast 0.1 scores about 2e-3), the strongest
-    ``max_corners``. Returns ``(y, x)`` per patch that fits, strongest first, shape (n, 2).
+    Local maxima of :func:`skimage.feature.corner_harris` at least ``min_distance`` apart
+    above an absolute ``threshold``, the strongest ``max_corners``. Returns ``(y, x)``
+    per patch that fits, strongest first, shape (n, 2).
 
     Examples
     --------
@@ -172,14 +156,7 @@ def corner_positions(
 
 
 def random_positions(shape: Sequence[int], n: int, r: int = 8, seed: int | np.random.Generator = 0) -> np.ndarray:
-    """``n`` distinct, uniformly random top-left corners of ``r x r`` patches.
-
-    The control for interest points: as many patches as a detector found,
-    placed without looking at the image.
-
-    Returns
-    -------
-    ndarray, shape (n, 2), int
+    """``n`` distinct, uniformly random top-left corners of ``r x r`` patches, shape (n, 2).
 
     Examples
     --------
@@ -195,21 +172,9 @@ def random_positions(shape: Sequence[int], n: int, r: int = 8, seed: int | np.ra
 
 
 def patches_at(image, positions, r: int = 8, norm: str = "none", colour: bool = False) -> np.ndarray:
-    """The normalised ``r x r`` patches whose top-left corners are ``positions``.
+    """The normalised ``r x r`` patches at top-left corners ``positions`` (n, 2), each of which must fit.
 
-    Parameters
-    ----------
-    image : array_like, an image (see :func:`helpers.as_rgb`)
-    positions : array_like, shape (n, 2), int
-        ``(y, x)`` of each patch; every patch must fit in the image.
-    r : int
-        Patch size.
-    norm, colour
-        As for :func:`pnorm`.
-
-    Returns
-    -------
-    ndarray, shape (n, r, r), or (n, r, r, 3) with ``colour``; float64
+    Returns float64 (n, r, r), or (n, r, r, 3) with ``colour``; ``norm``, ``colour`` as for :func:`pnorm`.
     """
     image = as_rgb(image)
     _check_size(r)
@@ -235,10 +200,7 @@ def patches_at(image, positions, r: int = 8, norm: str = "none", colour: bool = 
 def patches(image, r: int = 8, step: int | None = None, norm: str = "none", colour: bool = False) -> np.ndarray:
     """All patches of an image on the grid of :func:`grid_positions`, as one array (the lecture's ``patches``).
 
-    Returns
-    -------
-    ndarray, shape (n, r, r), or (n, r, r, 3) with ``colour``; float64
-        Row by row; ``n = 0`` for an image smaller than ``r``.
+    Float64, shape (n, r, r), or (n, r, r, 3) with ``colour``.
 
     Examples
     --------
@@ -261,11 +223,8 @@ def sample_patches(
 ) -> np.ndarray:
     """A random sample of grid patches in which every patch of every image is equally likely.
 
-    ``n`` patches (``None`` or more than there are: all) are drawn without replacement
-    from all grid patches of the images (or from ``positions``, one (n_i, 2) array per
-    image), in random order, seeded as scikit-learn seeds (``random_state``); ``r``,
-    ``step``, ``norm``, ``colour`` as for :func:`patches`. Returns float64, shape
-    (n, r, r), or (n, r, r, 3) with ``colour``.
+    ``n`` patches (``None``: all) without replacement from the grid (or from ``positions``,
+    one (n_i, 2) array per image), in random order; float64, shaped as by :func:`patches`.
 
     Examples
     --------
@@ -300,19 +259,13 @@ class ZCA(TransformerMixin, BaseEstimator):
 
     .. math:: x \\mapsto U \\operatorname{diag}\\big(1 / \\sqrt{\\lambda + \\epsilon}\\big) U^\\top (x - \\mu),
 
-    with :math:`\\epsilon = \\text{eps} \\cdot \\bar\\lambda`, a fraction of the mean
-    eigenvalue, so that ``eps`` does not depend on the scale of the patches;
-    or, with ``relative=False``, :math:`\\epsilon = \\text{eps}` in the units of
-    the data (Coates & Ng's 0.1 on contrast-normalised patches).
-    Rotating back with :math:`U` (unlike PCA whitening, scikit-learn's
-    ``PCA(whiten=True)``) keeps whitened patches looking like patches.
+    with :math:`\\epsilon` = ``eps`` times the mean eigenvalue (``relative=True``) or ``eps``.
 
     Parameters
     ----------
     eps : float
         Regulariser; > 0.
     relative : bool
-        ``eps`` as a fraction of the mean eigenvalue (default), or absolute.
 
     Attributes
     ----------

@@ -1,8 +1,7 @@
 """Images: the bundled collection, your own folders, and the lecture's ``crop_black``.
 
-Every image leaves this module in one form: an ``H x W x 3`` float32 array with
-values in [0, 1]. :func:`as_rgb` is the one place where arrays are checked and
-converted; every other entry point of :mod:`helpers` goes through it.
+Every image leaves this module as an ``H x W x 3`` float32 array in [0, 1]; :func:`as_rgb`
+is the one place where arrays are checked and converted.
 """
 
 from __future__ import annotations
@@ -55,28 +54,11 @@ def _sklearn(filename: str) -> Callable[[], np.ndarray]:
 
 #: The bundled collection, in order: (name, loader). Credits and licences: ``data/README.md``.
 COLLECTION: tuple[tuple[str, Callable[[], np.ndarray]], ...] = tuple(
-    (name, _skimage(source))
-    for name, source in [
-        ("astronaut", "astronaut"),
-        ("brick", "brick"),
-        ("camera", "camera"),
-        ("cell", "cell"),
-        ("chelsea", "chelsea"),
-        ("clock", "clock"),
-        ("coffee", "coffee"),
-        ("coins", "coins"),
-        ("grass", "grass"),
-        ("gravel", "gravel"),
-        ("hubble_deep_field", "hubble_deep_field"),
-        ("immunohistochemistry", "immunohistochemistry"),
-        ("microaneurysms", "microaneurysms"),
-        ("moon", "moon"),
-        ("motorcycle", "stereo_motorcycle"),
-        ("page", "page"),
-        ("retina", "retina"),
-        ("rocket", "rocket"),
-        ("text", "text"),
-    ]
+    (name, _skimage("stereo_motorcycle" if name == "motorcycle" else name))
+    for name in (
+        "astronaut brick camera cell chelsea clock coffee coins grass gravel hubble_deep_field immunohistochemistry "
+        "microaneurysms moon motorcycle page retina rocket text"
+    ).split()
 ) + (("china", _sklearn("china.jpg")), ("flower", _sklearn("flower.jpg")))
 
 
@@ -137,10 +119,7 @@ class ImageList(list):
 def short_names(names: Sequence[str], width: int = 16) -> list[str]:
     """Captions of at most ``width`` characters that keep names apart: the middle of a long name becomes ``…``.
 
-    A name that fits is kept. A longer one keeps its start and its end (where
-    phone photos differ: ``IMG_20240714_183512.jpg``), trying ever more of
-    the end until no two captions are equal; names that still collide (they
-    differ only in the middle) get ``#i`` (their position) in front.
+    Names that still collide get ``#i`` (their position) in front.
 
     Examples
     --------
@@ -172,10 +151,8 @@ class ImageReadError(ValueError):
 def as_rgb(image, *, name: str = "image") -> np.ndarray:
     """Check an image array and convert it to ``H x W x 3`` float32 in [0, 1].
 
-    Integer images are scaled by their dtype's range
-    (:func:`skimage.util.img_as_float`: 8-bit divided by 255, 16-bit by
-    65535); gray images get three equal channels; an alpha channel is
-    composited on white, as photo viewers show transparency.
+    Integers are scaled by their dtype's range (:func:`skimage.util.img_as_float`); gray
+    gets three equal channels; alpha is composited on white.
 
     Parameters
     ----------
@@ -191,9 +168,7 @@ def as_rgb(image, *, name: str = "image") -> np.ndarray:
     Raises
     ------
     ImageReadError
-        Naming the image, for any other shape, an empty image, a non-numeric
-        dtype, NaN or infinite pixels, negative values, or a float image
-        outside [0, 1].
+        Naming the image: another shape, empty, not numeric, NaN, negative, or a float above 1.
 
     Examples
     --------
@@ -239,24 +214,10 @@ def as_rgb(image, *, name: str = "image") -> np.ndarray:
 
 
 def crop_black(image: np.ndarray, threshold: float = 0.05, mean_max: float = 0.01) -> np.ndarray:
-    """Remove a uniform black frame around an image, and nothing else.
+    """Remove a uniform black frame around an image (a view), and nothing else.
 
-    Outer rows and columns are removed while they are *frame*: no pixel
-    above ``threshold`` and a mean of at most ``mean_max`` (2.5 / 255), the
-    near-zero values of a black border even after JPEG compression. A dark
-    photograph's dark rows have a higher mean (noise, gradients), so they
-    are kept; an image that is all frame is returned unchanged.
-
-    Parameters
-    ----------
-    image : ndarray, shape (H, W) or (H, W, C), values in [0, 1]
-    threshold, mean_max : float
-        The brightest pixel and the largest mean a frame row or column may have.
-
-    Returns
-    -------
-    ndarray
-        A view of ``image`` without its frame.
+    Outer rows and columns go while no pixel is above ``threshold`` and their
+    mean is at most ``mean_max``; an image that is all frame is returned unchanged.
 
     Examples
     --------
@@ -302,23 +263,12 @@ def _prepare(image: np.ndarray, name: str, crop: bool, max_side: int | None, min
 
 
 def read_image(path: str | Path, max_side: int | None = None) -> np.ndarray:
-    """Read an image file with Pillow, as stored (8 or 16 bits, gray or colour, alpha kept).
+    """Read an image file with Pillow as stored (8 or 16 bits, alpha kept), EXIF orientation applied.
 
-    Applies the EXIF orientation. With ``max_side``, a JPEG is decoded at a
-    reduced size (Pillow's ``draft``: 1/2, 1/4 or 1/8, keeping both sides at
-    least ``max_side``) and other files with a side above ``4 * max_side``
-    are reduced by an integer factor (``Image.reduce``), keeping the longer
-    side at least ``2 * max_side``. Pillow's decompression-bomb limit stays on.
-
-    Returns
-    -------
-    ndarray, shape (H, W), (H, W, 2), (H, W, 3) or (H, W, 4); uint8, uint16 or float32
-
-    Raises
-    ------
-    ImageReadError
-        Naming the file: missing (or a broken link), empty, not an image,
-        truncated, or too large.
+    With ``max_side``, large files are decoded reduced (JPEG ``draft``, else
+    ``Image.reduce``), keeping the longer side at least ``max_side``.
+    Returns (H, W), (H, W, 2), (H, W, 3) or (H, W, 4) uint8, uint16 or float32;
+    raises :class:`ImageReadError` naming the file if it cannot be read.
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -357,28 +307,9 @@ def read_image(path: str | Path, max_side: int | None = None) -> np.ndarray:
 
 
 def load_image(path: str | Path, *, crop: bool = True, max_side: int | None = 512, min_side: int = 1) -> np.ndarray:
-    """Read one image file and prepare it exactly as :func:`load_images` does for a folder.
+    """Read one image file and prepare it as :func:`load_images` does: (H, W, 3) float32 in [0, 1].
 
-    Parameters
-    ----------
-    path : str or Path
-    crop : bool
-        Remove a black frame (:func:`crop_black`), unless that would leave
-        less than :data:`FRAME_KEEPS` of the image: a dark photo with a small
-        lit part stays whole.
-    max_side : int or None
-        Downscale so that the longer side is at most this.
-    min_side : int
-        Refuse an image whose shorter side is below this (:func:`load_images` uses 8, one patch).
-
-    Returns
-    -------
-    ndarray, shape (H, W, 3), float32, values in [0, 1]
-
-    Raises
-    ------
-    ImageReadError
-        Naming the file, if it cannot be read or its pixels cannot be used.
+    Raises :class:`ImageReadError` naming the file if it cannot be read or used.
     """
     path = Path(path).expanduser()
     if isinstance(path, Path) and path.is_dir():
@@ -387,18 +318,9 @@ def load_image(path: str | Path, *, crop: bool = True, max_side: int | None = 51
 
 
 def image_files(path: str | Path, *, recursive: bool = False, warn_others: bool = True) -> list[Path]:
-    """The image files of a folder, sorted; warns once naming the other files.
+    """The image files of a folder (not hidden ones), sorted; warns once naming the other files.
 
-    Hidden files are ignored; broken links are listed (reading them then
-    fails like any unreadable file). ``warn_others=False`` leaves the other
-    files unmentioned (the caller reports them).
-
-    Raises
-    ------
-    FileNotFoundError, NotADirectoryError
-        If the folder does not exist, or is a file.
-    ValueError
-        If it holds no image file (saying so when its subfolders do).
+    Raises FileNotFoundError, NotADirectoryError, or ValueError if it holds no image file.
     """
     folder = Path(path).expanduser()
     if not folder.exists():
@@ -407,16 +329,7 @@ def image_files(path: str | Path, *, recursive: bool = False, warn_others: bool 
     if not folder.is_dir():
         raise NotADirectoryError(f"{folder} is a file, not a folder of images")
 
-    def listing(deep: bool) -> list[Path]:
-        found = folder.rglob("*") if deep else folder.iterdir()
-        return sorted(
-            p
-            for p in found
-            if (p.is_file() or p.is_symlink() and not p.exists())
-            and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-        )
-
-    files = listing(recursive)
+    files = sorted(_all_files(folder, recursive))
     images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
     others = [str(p.relative_to(folder)) for p in files if p.suffix.lower() not in IMAGE_SUFFIXES]
     if others and warn_others:
@@ -424,7 +337,7 @@ def image_files(path: str | Path, *, recursive: bool = False, warn_others: bool 
             f"skipped {len(others)} file(s) in {folder} that are not images: {', '.join(others)}", stacklevel=3
         )
     if not images:
-        deeper = [] if recursive else [p for p in listing(True) if p.suffix.lower() in IMAGE_SUFFIXES]
+        deeper = [] if recursive else [p for p in _all_files(folder, True) if p.suffix.lower() in IMAGE_SUFFIXES]
         hint = f"; its subfolders hold {len(deeper)}: pass recursive=True to include them" if deeper else ""
         raise ValueError(f"no image files in {folder} (looked for {', '.join(sorted(IMAGE_SUFFIXES))}){hint}")
     return images
@@ -478,39 +391,27 @@ def load_images(
     Parameters
     ----------
     path : str or Path, optional
-        A folder (``~`` is expanded). ``None`` loads the 21 bundled images of
-        :data:`COLLECTION`.
+        A folder; ``None`` loads the 21 bundled images of :data:`COLLECTION`.
     recursive : bool
         Also read the subfolders (names then include them: ``2024/IMG_1.jpg``).
     crop : bool
-        Remove black frames (:func:`crop_black`), unless that would leave less
-        than :data:`FRAME_KEEPS` of the image (then it is content: a night
-        photo with a small lit window stays whole).
+        Remove black frames (:func:`crop_black`) unless less than :data:`FRAME_KEEPS` would remain.
     max_side : int or None
-        Downscale (anti-aliased) so that the longer side is at most this;
-        ``None`` keeps the full size.
+        Downscale so that the longer side is at most this.
     min_side : int
-        Skip an image whose shorter side is below this: smaller than one
-        ``min_side x min_side`` patch (default 8, the series' patch size).
+        Skip an image whose shorter side is below this.
     on_error : ``"skip"``, ``"list"`` or ``"raise"``
-        A file that cannot be used (not an image file, empty, unreadable,
-        too small, or a duplicate with ``duplicates="skip"``) is skipped and
-        recorded in ``skipped`` with the reason, with one warning naming them all (``"skip"``, as
-        :func:`helpers.streaming.describe_folder` does) or none (``"list"``:
-        print :meth:`ImageList.skipped_table` yourself); or the load stops with
-        one error naming every unusable image file (``"raise"``; duplicates and
-        files that are not images by their ending are still only skipped).
+        Unusable files are recorded in ``skipped`` with one warning (``"skip"``) or none
+        (``"list"``); ``"raise"`` stops with one error naming every unusable image file.
     duplicates : ``"keep"`` or ``"skip"``
-        Load every file (default), or skip a file that repeats one already
-        loaded, a link to it or the same bytes, naming that one in the reason.
+        Skip a file that repeats one already loaded (a link to it or the same bytes).
     progress : bool or None
         Show a progress bar; ``None``: for :data:`PROGRESS_MIN_FILES` files or more.
 
     Returns
     -------
     ImageList
-        ``H x W x 3`` float32 images in [0, 1]; ``names`` are image names or
-        paths relative to the folder; ``skipped`` maps unusable files to why.
+        ``H x W x 3`` float32 images in [0, 1], named by path relative to the folder.
 
     Raises
     ------

@@ -1,7 +1,4 @@
-"""Figures the notebooks share: patch montages, images side by side, image grids, dendrograms.
-
-Each function draws with Matplotlib and returns the figure or axes.
-"""
+"""Figures the notebooks share: patch montages, images side by side, image grids, dendrograms."""
 
 from __future__ import annotations
 
@@ -27,10 +24,8 @@ __all__ = [
 def scale_patches(p, scale: str = "each", floor: float = 0.1) -> np.ndarray:
     """Map patch values into [0, 1] for display.
 
-    ``p`` has shape (n, r, r) or (n, r, r, 3); the result, float64 in [0, 1], too.
-    ``scale="each"``: every patch around its own mean, over its own range but never
-    over less than ``floor`` times the stack's largest range (a near-flat patch is
-    drawn near-flat); ``"all"``: one range for the stack; ``"clip"``: clipped to [0, 1].
+    ``scale="each"``: each patch over its own range (at least ``floor`` times the largest);
+    ``"all"``: one range; ``"clip"``: clipped. Shape kept, float64.
 
     Examples
     --------
@@ -53,19 +48,7 @@ def scale_patches(p, scale: str = "each", floor: float = 0.1) -> np.ndarray:
 def show_patches(p, ncols: int | None = None, scale: str = "each", ax=None, title: str | None = None):
     """Show a stack of patches (or flat gray code vectors) as one grid image (:func:`skimage.util.montage`).
 
-    Parameters
-    ----------
-    p : array_like, shape (n, r, r), (n, r, r, 3), or (n, r * r)
-    ncols : int, optional
-        Patches per row; default: a square grid.
-    scale : str
-        See :func:`scale_patches`.
-    ax : Axes, optional
-    title : str, optional
-
-    Returns
-    -------
-    Axes
+    ``p``: (n, r, r), (n, r, r, 3) or (n, r * r); ``ncols`` default: square. Returns the Axes.
     """
     from skimage.util import montage
 
@@ -99,11 +82,8 @@ def show_patches(p, ncols: int | None = None, scale: str = "each", ax=None, titl
 def patch_layout(image, r: int = 8, step: int | None = None, centre: tuple[int, int] = (0, 0), name: str = "image"):
     """Where the grid's patches lie: a close-up of the image with four neighbouring patches outlined.
 
-    Three panels: the image (named ``name``) with the close-up marked; the close-up
-    around ``centre`` with the grid's row and column starts and 2 x 2 neighbouring
-    patches of :func:`helpers.grid_positions` (``r``, ``step``) outlined; the same
-    four patches cut out, gray. Raises ValueError if the image has fewer than
-    ``r + step`` rows or columns.
+    Three panels: the image, the close-up around ``centre`` with 2 x 2 grid patches outlined,
+    the four patches cut out. Raises ValueError if the image is smaller than ``r + step``.
 
     Examples
     --------
@@ -213,8 +193,7 @@ def describe_figure(fig) -> str:
 def notebook_setup(dpi: int = 72) -> None:
     """Small inline figures whose text form is their panel titles (:func:`describe_figure`).
 
-    Sets ``figure.dpi`` and, in IPython, replaces a figure's plain-text form
-    ``<Figure size 432x288 with 1 Axes>`` by what it shows. Changes nothing else.
+    Sets ``figure.dpi`` and, in IPython, a figure's plain-text form.
     """
     try:
         from IPython import get_ipython

@@ -1,9 +1,6 @@
-"""Folders of any size in bounded memory: descriptors and codebooks, one image file at a time.
+"""Machinery of notebook 10; not needed to follow the series.
 
-Machinery of notebook 10; not needed to follow the series. Memory is set by the
-largest image and the batch, not by the number of files. Given a Dask ``client``,
-the same work runs on the cluster's workers, a few files per task. A file that
-cannot be used is skipped and named in one warning and in ``skipped``.
+Folders of any size in bounded memory, one image file at a time, here or on a Dask ``client``'s workers.
 """
 
 from __future__ import annotations
@@ -31,17 +28,7 @@ __all__ = [
 
 
 class FolderHists(NamedTuple):
-    """Descriptors of a folder's images, and which files they describe.
-
-    Attributes
-    ----------
-    hists : ndarray, shape (n_described, n_features)
-        Row ``i`` is ``codebook.transform([load_image(names[i])])[0]``.
-    names : list of str
-        The described files, relative to the folder (or as given).
-    skipped : dict of str to str
-        Files that could not be used, mapped to the reason.
-    """
+    """Descriptors (n, d) of a folder's images, the files they describe, and the files skipped (to why)."""
 
     hists: np.ndarray
     names: list[str]
@@ -49,20 +36,7 @@ class FolderHists(NamedTuple):
 
 
 class CodeStatistics(NamedTuple):
-    """What one task of distributed codebook training sends back: k-means statistics of its patches.
-
-    Attributes
-    ----------
-    means : ndarray, shape (m, d)
-        For each of the ``m`` code vectors nearest to at least one of the
-        task's patches, the mean of those patches.
-    counts : ndarray, shape (m,), float64
-        How many patches each mean averages.
-    inertia : float
-        Sum of squared distances of the patches to their nearest code vector.
-    skipped : dict of str to str
-        Files that could not be used, mapped to the reason.
-    """
+    """One task's k-means statistics: per code vector used, the mean (m, d) and count (m,) of its patches."""
 
     means: np.ndarray
     counts: np.ndarray
@@ -129,21 +103,8 @@ def describe_files(
 ) -> FolderHists:
     """Descriptors of a list of image files, read one at a time (one partition of a large folder).
 
-    Parameters
-    ----------
-    files : sequence of str or Path
-    codebook : fitted :class:`helpers.PatchCodebook`
-    root : str or Path, optional
-        Name files relative to this folder (default: as given).
-    crop, max_side
-        As for :func:`helpers.load_images`.
-    progress : bool or None
-        A progress bar; ``None``: for :data:`helpers.images.PROGRESS_MIN_FILES` files or more.
-
-    Returns
-    -------
-    FolderHists
-        Unusable files are in ``skipped``, without a warning (the caller reports them).
+    Names are relative to ``root``; ``crop``, ``max_side``, ``progress`` as for
+    :func:`helpers.load_images`. Unusable files go to ``skipped`` without a warning.
     """
     from sklearn.utils.validation import check_is_fitted
 
@@ -176,13 +137,8 @@ def describe_folder(
 ) -> FolderHists:
     """Descriptors of every image in a folder, one image in memory at a time, here or on a Dask cluster.
 
-    Row ``i`` equals ``codebook.transform(load_images(path))[i]`` for the images
-    that load; unusable files are skipped with one warning naming them. With a
-    Dask ``client``, tasks of ``files_per_task`` files each run
-    :func:`describe_files` on a worker (which must see the folder at the same
-    path); rows come back in file order. ``options``: ``crop``, ``max_side``,
-    ``progress`` as for :func:`describe_files`. Returns a :class:`FolderHists`
-    with names relative to ``path``, sorted.
+    Row ``i`` equals ``codebook.transform(load_images(path))[i]``; unusable files are named in
+    one warning. With a Dask ``client``, tasks of ``files_per_task`` files run on workers.
 
     Examples
     --------
@@ -237,11 +193,7 @@ def code_statistics(
 ) -> CodeStatistics:
     """The k-means statistics of a batch of files' patches under a codebook: one task of distributed training.
 
-    Draws ``codebook.n_patches`` of the files' patches (:meth:`~helpers.PatchCodebook.sample`,
-    seeded by ``seed``), whitened as the codebook's, and returns per code vector the mean
-    and number of the patches nearest to it: a mini-batch k-means step on these means,
-    weighted by the counts, moves every code vector as the step on the patches would.
-    ``root``, ``crop``, ``max_side`` as for :func:`describe_files`.
+    A k-means step on the means, weighted by the counts, moves every code vector as the step on the patches would.
     """
     from sklearn.utils.validation import check_is_fitted
 
@@ -285,15 +237,9 @@ def fit_codebook_folder(
 ):
     """Fit a codebook to a folder's patches by mini-batch k-means, a batch of images at a time.
 
-    Each epoch visits the files in a new random order; each batch of ``images_per_batch``
-    images gives one :meth:`~helpers.PatchCodebook.partial_fit` (the first must give at least
-    ``n_codes`` patches). With a Dask ``client``, the first batch starts the codebook here,
-    then each step sends ``tasks_per_step`` batches (default: one per worker thread) to
-    :func:`code_statistics` and updates the codebook with one weighted
-    ``kmeans_.partial_fit`` of their per-code means: the mini-batch step on all their
-    patches at once, except that scikit-learn's rare restarts of little-used code vectors
-    pick among the means. The result depends on ``seed`` and ``tasks_per_step``, not on
-    the workers. Returns ``codebook``, fitted.
+    Each batch of ``images_per_batch`` images is one :meth:`~helpers.PatchCodebook.partial_fit`.
+    With a Dask ``client``, each step sends ``tasks_per_step`` batches to :func:`code_statistics`
+    and applies one weighted ``kmeans_.partial_fit`` of their means. Returns ``codebook``.
     """
     if images_per_batch < 1 or epochs < 1:
         raise ValueError(f"images_per_batch and epochs must be at least 1, got {images_per_batch} and {epochs}")
@@ -369,21 +315,8 @@ def write_sample_folder(
 ) -> list[Path]:
     """Write ``n`` PNG files of random crops (and flips) of a collection, to try the functions above on.
 
-    Each crop has sides drawn from ``[min_side, max_side]`` (capped by the
-    source) and is flipped left-right and upside down with probability 1/2
-    each. Crops without a pixel above 0.05 are drawn again, at most 100
-    times each. File ``i`` is named ``img{i:05d}-{source}.png`` after the
-    image it was cut from (its name, with characters other than letters,
-    digits, ``_`` and ``-`` replaced by ``_``). The same seed writes the same files.
-
-    Returns
-    -------
-    list of Path
-
-    Raises
-    ------
-    ValueError
-        If ``n < 0``, the sides are out of order, or 100 crops in a row are black.
+    Sides in ``[min_side, max_side]``; file ``i`` is ``img{i:05d}-{source}.png``; seeded.
+    Returns the paths; raises ValueError for bad sizes or 100 black crops in a row.
     """
     from PIL import Image
 

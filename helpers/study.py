@@ -1,13 +1,6 @@
-"""Your own labelled photos through notebook 8's protocol (notebook 13): one subfolder per label.
+"""Machinery of notebook 13; not needed to follow the series.
 
-:func:`labelled_files` reads the labels from the folder's layout,
-:func:`describe_labelled` describes every photo with several descriptors in one
-pass, one file at a time (memory holds one photo and the descriptor rows),
-:func:`score_rows` scores them seed by seed in the rows that
-:func:`helpers.tables.spread_table` and :func:`~helpers.tables.paired_table`
-print, and :func:`verdict` says in words what a paired comparison shows.
-:func:`write_labelled_folder` makes a small labelled folder from the bundled
-images, to try it on.
+Your own labelled photos (one subfolder per label) through notebook 8's protocol, one file at a time.
 """
 
 from __future__ import annotations
@@ -49,23 +42,9 @@ class Labelled(NamedTuple):
 def labelled_files(path: str | Path, *, max_photos: int | None = None, seed: int = 0) -> Labelled:
     """The image files of a folder labelled by their subfolder: ``beach/a.jpg`` has the label ``beach``.
 
-    Files deeper down take the label of their first subfolder
-    (``beach/2023/a.jpg`` is ``beach``). Photos directly in the folder have
-    no label and are not used (listed in ``unused``). With ``max_photos``, at
-    most that many are kept (more only if every label's minimum of 2 needs
-    it), the same share of every label, rounded down, drawn by ``seed``.
-
-    Returns
-    -------
-    Labelled
-        ``files``, ``labels`` (array of str) and ``names`` (paths relative to
-        the folder), sorted; ``unused`` maps files left out to why.
-
-    Raises
-    ------
-    ValueError
-        If fewer than 2 subfolders hold at least 2 image files each, saying
-        how to lay the folder out.
+    Deeper files take their first subfolder's label; files in the top folder go to ``unused``.
+    ``max_photos`` keeps the same share of every label (at least 2 each), drawn by ``seed``.
+    Raises ValueError if fewer than 2 subfolders hold 2 image files each.
 
     Examples
     --------
@@ -106,14 +85,7 @@ def labelled_files(path: str | Path, *, max_photos: int | None = None, seed: int
 
 
 def sample_images(found: Labelled, n: int, *, seed: int = 0, max_side: int | None = 256) -> ImageList:
-    """At most ``n`` of the photos, drawn by ``seed``, in memory: what a codebook is fitted on.
-
-    Unusable files are left out without a word (:func:`describe_labelled` reports them).
-
-    Returns
-    -------
-    ImageList
-    """
+    """At most ``n`` of the photos, drawn by ``seed``, as an ImageList (unusable files left out silently)."""
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(len(found.files), min(n, len(found.files)), replace=False))
     images = ImageList()
@@ -135,27 +107,9 @@ def describe_labelled(
 ) -> tuple[dict[str, np.ndarray], np.ndarray, list[str], dict[str, str]]:
     """Describe every file with every descriptor, reading one file at a time.
 
-    Parameters
-    ----------
-    found : Labelled
-        From :func:`labelled_files`.
-    descriptors : mapping of str to fitted transformer
-        Each turns an :class:`~helpers.ImageList` into rows (a fitted
-        :class:`~helpers.PatchCodebook`, a ``FunctionTransformer`` ...).
-    max_side : int or None
-        As for :func:`helpers.load_images`.
-    progress : bool or None
-        A progress bar; ``None``: for 100 files or more.
-
-    Returns
-    -------
-    rows : dict of str to ndarray, shape (n, d)
-        One row per usable photo, for each descriptor.
-    labels : ndarray of str, shape (n,)
-    names : list of str
-    skipped : dict of str to str
-        Unusable files and why (unreadable, too small for a descriptor, or the
-        only usable photo of its label, which has no other photo to find).
+    ``descriptors`` maps names to fitted transformers of an ImageList. Returns ``rows``
+    (name to (n, d) array), ``labels`` (n,), ``names`` and ``skipped`` (file to why;
+    also the only usable photo of a label).
     """
     from tqdm import tqdm
 
@@ -224,17 +178,8 @@ def score_rows(
 ) -> dict[str, object]:
     """One row of scores (notebook 8's measures) of one descriptor on one seed.
 
-    The precision at ``min(k, n - 1)``, mAP and the ARI of ``method`` linkage
-    cut into one cluster per label (:func:`helpers.evaluation.score`), and the
-    accuracy of :func:`helpers.evaluation.cv_accuracy` over
-    ``min(4, smallest label)`` stratified folds shuffled by ``seed``.
-
-    Returns
-    -------
-    dict
-        ``task`` ("study"), ``variant``, ``readout`` (e.g. "sqrt euclidean
-        ward"), ``seed``, ``p@5`` (the key keeps the name when k is smaller),
-        ``map``, ``ari`` and ``accuracy``.
+    :func:`helpers.evaluation.score` with ``min(k, n - 1)`` and ``min(4, smallest label)`` folds;
+    keys ``task``, ``variant``, ``readout``, ``seed``, ``p@5``, ``map``, ``ari``, ``accuracy``.
     """
     from . import evaluation as ev
 
@@ -297,13 +242,7 @@ def write_labelled_folder(
 ) -> dict[str, list[Path]]:
     """Write a small labelled folder of JPEG crops of bundled images: one subfolder per label of :data:`SAMPLE_LABELS`.
 
-    Each label's photos are random crops (sides in ``[min_side, max_side]``)
-    of its bundled images, taken in turn; the same seed writes the same files.
-
-    Returns
-    -------
-    dict of str to list of Path
-        The files written, per label.
+    Random crops, sides in ``[min_side, max_side]``, seeded. Returns the files written, per label.
     """
     from PIL import Image
 

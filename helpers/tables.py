@@ -1,6 +1,6 @@
-"""Tables of benchmark results: the one CSV reader, spreads over seeds and paired comparisons.
+"""Machinery of notebooks 02, 03 and 06-11 (and ``benchmarks/``); not needed to follow the series.
 
-Machinery of notebooks 02, 03 and 06-11 (and of ``benchmarks/``); not needed to follow the series.
+Tables of benchmark results: the one CSV reader, spreads over seeds and paired comparisons.
 """
 
 from __future__ import annotations
@@ -80,14 +80,8 @@ def spread(values) -> tuple[float, float]:
 def paired(a, b) -> dict[str, float]:
     """Compare two variants scored on the same seeds: the per-seed differences ``a - b`` and two paired tests.
 
-    Returns
-    -------
-    dict
-        ``diff`` (mean difference), ``sd`` (its standard deviation over seeds),
-        ``wins`` (seeds where ``a > b``), ``n``, ``t_p`` (two-sided
-        :func:`scipy.stats.ttest_rel`) and ``wilcoxon_p`` (two-sided
-        :func:`scipy.stats.wilcoxon`, exact; with 5 seeds it cannot go below
-        0.0625). A p-value is NaN when every difference is 0.
+    Returns ``diff`` (mean), ``sd``, ``wins`` (seeds where ``a > b``), ``n``, ``t_p``
+    (:func:`scipy.stats.ttest_rel`) and ``wilcoxon_p``; a p-value is NaN when every difference is 0.
 
     Examples
     --------
@@ -189,13 +183,9 @@ def _table(lines: list[list[str]], labels: list[str], header: list[str], gap: in
 def spread_table(rows: Sequence[Mapping], variants, measures, *, digits: int = 3, **where) -> str:
     """Benchmark rows as a table of mean ± standard deviation over seeds: one line per variant, one column per measure.
 
-    ``rows``: a benchmark CSV's rows (:func:`read_csv`: ``task``, ``variant``, ``readout``,
-    ``seed``, one column per measure). ``variants``: names, or ``{label: side}``, a side
-    being a variant, a ``(variant, readout)`` pair or a dict of row filters. ``measures``:
-    names, or ``{label: column}``, a column being a measure, a ``(task, measure)`` pair, a
-    ``(task, measure, readout)`` triple or filters with a ``measure``. ``linkage="ward"``
-    in a column or side appends `` ward`` to the readout, as the benchmarks name them.
-    ``where``: filters of every cell, which a column's and then a side's override.
+    ``variants``: names, or ``{label: side}`` (a variant, ``(variant, readout)`` or row filters).
+    ``measures``: names, or ``{label: column}`` (a measure, ``(task, measure[, readout])`` or
+    filters with a ``measure``). ``where``: filters of every cell, overridden by column and side.
 
     Examples
     --------
@@ -226,14 +216,8 @@ def format_p(p: float) -> str:
 def paired_table(rows: Sequence[Mapping], pairs, measures, *, digits: int = 3, **where) -> str:
     """Paired comparisons of benchmark rows over seeds: one line per pair ``a - b``, one column per measure.
 
-    Each cell is :func:`paired` on the two sides' per-seed values: the mean of
-    the per-seed differences ± their standard deviation, on how many seeds
-    ``a`` is ahead (``wins/n``), and the two-sided paired *t*-test's p-value
-    (:func:`format_p`). The two sides must have been run on the same seeds.
-
-    ``pairs``: ``{label: (a, b)}``, sides as in :func:`spread_table`, or a list of
-    ``(a, b)`` variant names labelled ``"a - b"``; the rest as for :func:`spread_table`.
-    Raises ValueError when no row matches a cell, or the two sides have other seeds.
+    Each cell: :func:`paired`'s mean difference ± sd, ``wins/n`` and the *t*-test's p-value.
+    ``pairs``: ``{label: (a, b)}`` or a list of ``(a, b)``; the rest as for :func:`spread_table`.
 
     Examples
     --------

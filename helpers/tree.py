@@ -1,9 +1,6 @@
 """The tree: distances between descriptors, hierarchical clustering, and the tree cut and drawn.
 
-The last two stages of the pipeline (descriptors -> distances -> tree). SciPy's
-:func:`~scipy.cluster.hierarchy.linkage` takes a *condensed* distance matrix;
-given the square one, it treats the rows as observations and builds another
-tree (the lecture's defect): :func:`linkage_tree` passes it the condensed form.
+:func:`linkage_tree` passes SciPy the *condensed* distance matrix (the lecture passed the square one).
 """
 
 from __future__ import annotations
@@ -29,16 +26,8 @@ METRICS = ("cosine", "euclidean", "chi2")
 def distances(X, metric: str = "cosine") -> np.ndarray:
     """Square matrix of distances between the rows of ``X``, in float64.
 
-    ``"cosine"`` and ``"euclidean"`` come from
-    :func:`sklearn.metrics.pairwise_distances`; ``"chi2"`` is
-    :math:`\\tfrac12 \\sum_j (x_j - y_j)^2 / (x_j + y_j)` for histograms
-    (``-additive_chi2_kernel / 2``).
-
-    Raises
-    ------
-    ValueError
-        For NaN or infinite values, for an all-zero row with ``"cosine"``
-        (its angle is undefined; naming the row), or negative values with ``"chi2"``.
+    ``"chi2"`` is :math:`\\tfrac12 \\sum_j (x_j - y_j)^2 / (x_j + y_j)`. Raises ValueError for NaN,
+    an all-zero row with ``"cosine"`` or negative values with ``"chi2"``.
 
     Examples
     --------
@@ -69,14 +58,7 @@ def distances(X, metric: str = "cosine") -> np.ndarray:
 
 
 def linkage_tree(D, method: str = "average") -> np.ndarray:
-    """Hierarchical clustering of the items of a square distance matrix ``D``.
-
-    :func:`scipy.cluster.hierarchy.linkage` on ``squareform(D, checks=False)``.
-
-    Returns
-    -------
-    ndarray, shape (n - 1, 4)
-        The linkage matrix.
+    """The linkage matrix (n - 1, 4) of a square distance matrix ``D``: SciPy's ``linkage`` on its condensed form.
 
     Examples
     --------
@@ -94,8 +76,6 @@ def linkage_tree(D, method: str = "average") -> np.ndarray:
 
 def cut_height(tree, n_clusters: int) -> float:
     """A height at which cutting the tree leaves ``n_clusters`` clusters: midway between two merges.
-
-    ``fcluster(tree, n_clusters, "maxclust")`` gives the same clusters (when no two merges tie).
 
     Examples
     --------
@@ -123,18 +103,7 @@ def dendrogram_thumbnails(
 ):
     """A dendrogram with a thumbnail of each image under its leaf.
 
-    Parameters
-    ----------
-    tree : ndarray, shape (n - 1, 4)
-        From :func:`scipy.cluster.hierarchy.linkage`.
-    images, labels : sequences of n
-    n_clusters : int, optional
-        Colour the branches of this many clusters (the cut of ``fcluster(tree, n_clusters, "maxclust")``).
-
-    Returns
-    -------
-    Figure
-        Its first axes is the dendrogram, the second the strip of thumbnails.
+    ``n_clusters`` colours the branches of so many clusters. Returns the Figure (dendrogram axes, then the strip).
     """
     import matplotlib.pyplot as plt
     from scipy.cluster.hierarchy import dendrogram
@@ -168,16 +137,8 @@ def label_dendrogram(
 ) -> dict:
     """A dendrogram of the items with a strip below it coloured by each leaf's label.
 
-    Where the tree groups items as the labels do, the strip shows runs of one
-    colour. Default colours: :data:`KELLY_COLOURS`, in the order the labels
-    first appear (beyond 20 labels they repeat). Runs of at least
-    ``name_runs`` leaves are also named under the strip, so that a run can be
-    read without matching colours to a legend (``None``: no names).
-
-    Returns
-    -------
-    dict
-        The colour of each label (for a legend).
+    Default colours: :data:`KELLY_COLOURS`; runs of at least ``name_runs`` leaves are named.
+    Returns the colour of each label (for a legend).
     """
     import matplotlib.pyplot as plt
     from matplotlib.colors import to_rgba

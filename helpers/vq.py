@@ -1,9 +1,4 @@
-"""VQ compression with a codebook: the lecture's ``patchcode``, block means, and the rates of VQ (notebook 03).
-
-:meth:`helpers.PatchCodebook.encode` gives each ``r x r`` block its code and
-:meth:`~helpers.PatchCodebook.decode` puts the code vectors back; :func:`patchcode`
-does both, keeping each block's mean beside its code for a mean-removed codebook.
-"""
+"""VQ compression with a codebook: the lecture's ``patchcode``, block means, and the rates of VQ (notebook 03)."""
 
 from __future__ import annotations
 
@@ -17,13 +12,7 @@ __all__ = ["bits_per_pixel", "block_means", "code_entropy", "patchcode"]
 
 
 def block_means(image, r: int = 8) -> np.ndarray:
-    """Mean gray value of each ``r x r`` block, as :meth:`PatchCodebook.encode` cuts them.
-
-    The side information of mean-removed VQ (``norm="center"``).
-
-    Returns
-    -------
-    ndarray, shape (ceil(H / r), ceil(W / r)), float64
+    """Mean gray value (float64) of each ``r x r`` block, as :meth:`PatchCodebook.encode` cuts them.
 
     Examples
     --------
@@ -38,12 +27,7 @@ def block_means(image, r: int = 8) -> np.ndarray:
 def patchcode(image, codebook: PatchCodebook) -> np.ndarray:
     """VQ-compress an image: replace every ``r x r`` block by its code vector (the lecture's ``patchcode``).
 
-    For a mean-removed codebook (``norm="center"``) each block's mean is kept
-    beside its code and added back.
-
-    Returns
-    -------
-    ndarray, shape (H, W) gray, or (H, W, 3) with ``colour``
+    With ``norm="center"``, each block's mean is kept beside its code. Returns (H, W), or (H, W, 3) with ``colour``.
 
     Examples
     --------
@@ -79,9 +63,6 @@ def bits_per_pixel(k: int, r: int) -> float:
 
 def code_entropy(codes, k: int) -> float:
     """Empirical entropy of codes in 0 .. k - 1, in bits per code (:func:`scipy.stats.entropy`).
-
-    The rate an ideal entropy coder reaches on these codes if it knows their
-    frequencies; divide by ``r**2`` for bits per pixel.
 
     Examples
     --------
