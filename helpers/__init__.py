@@ -5,7 +5,8 @@ The pipeline's stages, one module each, data flowing one way::
     images      -> extraction  -> codebook      -> vq / descriptors           -> tree
     load_images    patches        PatchCodebook    patchcode / patchhist         distances
     crop_black     pnorm          encode, decode   block_means / colour_hists    linkage_tree
-                   ZCA            nearest                                        cut_height
+                   ZCA            (kmeans:                                       cut_height
+                                  steady_kmeans, nearest_codes)
 
 ``plotting`` draws them. The machinery of single notebooks, not needed to
 follow the series: ``evaluation`` and ``tables`` (the protocol and its tables,
@@ -26,6 +27,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
         "evaluation",
         "extraction",
         "images",
+        "kmeans",
         "plotting",
         "streaming",
         "study",
@@ -47,7 +49,8 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
             "random_positions",
             "sample_patches",
         ],
-        "codebook": ["PatchCodebook", "steady_kmeans", "untie"],
+        "codebook": ["PatchCodebook"],
+        "kmeans": ["nearest_codes", "steady_kmeans", "untie"],
         "vq": ["bits_per_pixel", "block_means", "code_entropy", "patchcode"],
         "descriptors": ["colour_hists", "gray_hists", "lbp_hists", "normalize_hists", "patchhist"],
         "tree": ["distances", "linkage_tree", "cut_height"],

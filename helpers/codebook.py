@@ -6,7 +6,6 @@ code per block (VQ) and turns each image into one descriptor row (a scikit-learn
 
 from __future__ import annotations
 
-import functools
 import numbers
 import zlib
 from pathlib import Path
@@ -29,6 +28,7 @@ from .extraction import (
     sample_patches,
 )
 from .images import ImageReadError, as_rgb
+from .kmeans import fitting_k, nearest_codes, steady_kmeans, untie
 
 __all__ = [
     "ENCODINGS",
@@ -331,59 +331,9 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         return steady_kmeans(self.n_codes, self.batch_size, self.max_iter, self.random_state)
 
     def nearest(self, rows) -> np.ndarray:
-        """The index (n,) of each row's nearest code vector, as float64 finds it, for rows (n, d) as :meth:`extract`'s.
-
-        Hand-written for codes that do not depend on the BLAS kernel at float32 speed: a float32
-        product ranks the codes; rows whose best two are closer than its rounding error are ranked
-        again in float64 (ties: the lowest index).
-        """
+        """Each row's nearest code (n,), for rows (n, d) as :meth:`extract`'s: :func:`~helpers.kmeans.nearest_codes`."""
         self._check_fitted()
-        centres = self.kmeans_.cluster_centers_
-        rows = np.asarray(rows, dtype=np.float64).reshape(-1, centres.shape[1])
-        origin = centres.mean(axis=0)
-        c = centres - origin
-        squares = np.einsum("kd,kd->k", c, c)
-        minus_2c32, squares32 = (-2 * c.T).astype(np.float32), squares.astype(np.float32)
-        u, norms = np.finfo(np.float32).eps / 2, np.sqrt(squares)
-        codes = np.empty(len(rows), dtype=np.intp)
-
-        def search(batches) -> None:  # 1024 rows at a time into one buffer (4 MB, in the CPU's cache)
-            buffer = np.empty((1024, len(c)), dtype=np.float32)
-            for batch in batches:
-                x = rows[batch] - origin
-                d = np.matmul(x.astype(np.float32), minus_2c32, out=buffer[: len(x)])
-                d += squares32
-                best, every = d.argmin(axis=1), np.arange(len(x))
-                first = d[every, best]
-                d[every, best] = np.inf
-                # the float32 distance to code k is within u ((2 d + 6) |x| |c_k| + 2 |c_k|^2) of the exact one;
-                # a pair's bound is the sum of the best code's and the largest code's, with 1 % to spare
-                near, far = norms[best], norms.max()
-                n = 2 * x.shape[1] + 6
-                bound = 1.01 * u * (n * np.sqrt(np.einsum("nd,nd->n", x, x)) * (near + far) + 2 * (near**2 + far**2))
-                unsure = np.flatnonzero(d.min(axis=1) - first <= bound)
-                if len(unsure):
-                    d[unsure, best[unsure]] = first[unsure]
-                    row, k = np.nonzero(d[unsure] <= (first + bound)[unsure, None])
-                    exact = squares[k] - 2 * np.einsum("nd,nd->n", x[unsure][row], c[k])
-                    order = np.lexsort((k, exact, row))  # per row: the smallest distance, then the lowest index
-                    firsts = order[np.r_[True, row[order][1:] != row[order][:-1]]]
-                    best[unsure[row[firsts]]] = k[firsts]
-                codes[batch] = best
-
-        # single-threaded BLAS products, 1024 rows each, on as many Python threads as BLAS would use (NumPy releases
-        # the GIL): BLAS threads that wait for each other on products this small are slower, on a busy machine by far
-        batches = list(gen_batches(len(rows), 1024))
-        threads = max(1, min(len(batches) // 2, _blas_threads()))
-        with _threadpools().limit(limits=1, user_api="blas"):
-            if threads == 1:
-                search(batches)
-            else:
-                from concurrent.futures import ThreadPoolExecutor
-
-                with ThreadPoolExecutor(threads) as pool:
-                    list(pool.map(search, [batches[i::threads] for i in range(threads)]))
-        return codes
+        return nearest_codes(rows, self.kmeans_.cluster_centers_)
 
     @property
     def n_features_out_(self) -> int:
@@ -469,61 +419,10 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         return image if self.colour else image[..., 0]
 
 
-def steady_kmeans(n_clusters: int, batch_size: int, max_iter: int, random_state, **params):
-    """A :class:`~sklearn.cluster.MiniBatchKMeans` whose fit does not depend on the BLAS kernel or thread count.
-
-    One k-means++ start, exactly ``max_iter`` passes (no early stopping); fit it on rows passed through :func:`untie`.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> x = np.random.default_rng(0).random((1000, 4))
-    >>> steady_kmeans(8, batch_size=256, max_iter=2, random_state=0).fit(untie(x, 0)).n_steps_
-    7
-    """
-    from sklearn.cluster import MiniBatchKMeans
-
-    params = {"batch_size": batch_size, "max_iter": max_iter, "random_state": random_state} | params
-    return MiniBatchKMeans(n_clusters, n_init=1, max_no_improvement=None, **params)
-
-
-def untie(rows, seed: int) -> np.ndarray:
-    """``rows`` (n, d) plus Gaussian noise of 1e-6 times their standard deviation, float64.
-
-    Duplicate rows become distinct, so no tie between equal code vectors is left to rounding.
-    """
-    rows = np.asarray(rows, dtype=np.float64)
-    return rows + 1e-6 * rows.std() * np.random.default_rng(seed).standard_normal(rows.shape)
-
-
-@functools.cache
-def _threadpools():
-    """One :class:`threadpoolctl.ThreadpoolController` for the process (finding the libraries takes milliseconds)."""
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
-
-
-def _blas_threads() -> int:
-    """The number of threads the BLAS library would use."""
-    return max([1] + [i["num_threads"] for i in _threadpools().select(user_api="blas").info()])
-
-
 def _pad_to_blocks(image: np.ndarray, r: int) -> np.ndarray:
     """The image padded at the bottom and right, repeating its edge, to whole ``r x r`` blocks."""
     h, w = image.shape[:2]
     return np.pad(image, ((0, -h % r), (0, -w % r), (0, 0)), mode="edge")
-
-
-def fitting_k(n_patches: int) -> int:
-    """A K that ``n_patches`` patches can fit: the largest power of 2 (at least 1) with 10 patches per code vector.
-
-    Examples
-    --------
-    >>> fitting_k(162), fitting_k(70000), fitting_k(3)
-    (16, 4096, 1)
-    """
-    return 2 ** max(0, int(np.floor(np.log2(max(n_patches, 1) / 10))))
 
 
 def _check_codebook(codebook, what: str) -> None:

@@ -31,6 +31,7 @@ def test_module_names_are_not_function_names():
         "evaluation",
         "extraction",
         "images",
+        "kmeans",
         "plotting",
         "streaming",
         "tables",
