@@ -119,7 +119,7 @@ def test_handout_runs_to_its_first_exercise_and_its_checks_explain_themselves(pa
         resources={"metadata": {"path": str(tool.NOTEBOOKS)}},  # as if unpacked beside notebooks/
         record_timing=True,
     )
-    client.execute()
+    client.execute(cleanup_kc=True)  # shut the kernel down: nbclient keeps kernels of a manager it was given
     first = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source == STUB)
     for cell in nb.cells[:first]:
         errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]

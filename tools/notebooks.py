@@ -116,7 +116,7 @@ def execute(path: Path, cwd: Path | None = None) -> nbformat.NotebookNode:
         record_timing=False,
         store_widget_state=True,
     )
-    client.execute()
+    client.execute(cleanup_kc=True)  # the kernel manager is ours, so nbclient would leave the kernel running
     return nb
 
 
