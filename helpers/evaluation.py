@@ -397,20 +397,9 @@ def score(
     return {f"p@{k}": float(precision.mean()), "map": float(np.nanmean(ap))} | others
 
 
-def run(
-    descriptor,
-    task: Sequence[Split],
-    seed: int = 0,
-    *,
-    norm: str | None = "counts",
-    metric: str = "cosine",
-    method: str = "average",
-    k: int = 5,
-    classify: bool = True,
-) -> dict[str, float]:
-    """:func:`describe` each split of a task with a descriptor, then :func:`score_task` (options of :func:`score`)."""
-    described = [describe(descriptor, split, seed) for split in task]
-    return score_task(task, described, seed, norm=norm, metric=metric, method=method, k=k, classify=classify)
+def run(descriptor, task: Sequence[Split], seed: int = 0, **options) -> dict[str, float]:
+    """:func:`describe` each split of a task with a descriptor, then :func:`score_task` with ``options``."""
+    return score_task(task, [describe(descriptor, split, seed) for split in task], seed, **options)
 
 
 def score_task(

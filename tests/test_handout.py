@@ -7,7 +7,7 @@ For every notebook, its handout
   in a cell that shows, and no worked answer;
 - holds no number that only a solution printed or a worked answer stated, no sentence of a worked
   answer and no line of solution code (anywhere: sources or outputs);
-- runs from the top to its first exercise without an error, within the notebooks' budget (20 s of cells);
+- runs from the top to its first exercise without an error (its time is the README's Timings table's, not a test's);
   each stub then raises ``NotImplementedError``, and each self-check fails with a message that says to
   define the variable it checks (not a bare ``AssertionError``).
 
@@ -29,7 +29,6 @@ NOTEBOOKS = sorted(tool.NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
 STUB = tool.CODE_STUB
 #: Numbers as printed: 16129, 0.743, 45.4, 1,450 (with at least 3 characters, so that 8 or 64 do not count).
 NUMBER = re.compile(r"(?<![\w.])\d[\d,.]*\d(?![\w])")
-BUDGET_S = 20
 
 
 def role(cell) -> str:
@@ -117,20 +116,12 @@ def test_handout_runs_to_its_first_exercise_and_its_checks_explain_themselves(pa
         allow_errors=True,
         extra_arguments=["--log-level=ERROR"],
         resources={"metadata": {"path": str(tool.NOTEBOOKS)}},  # as if unpacked beside notebooks/
-        record_timing=True,
     )
     client.execute(cleanup_kc=True)  # shut the kernel down: nbclient keeps kernels of a manager it was given
     first = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source == STUB)
     for cell in nb.cells[:first]:
         errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
         assert errors == [], f"the lesson fails before the first exercise: {errors[0].ename}: {errors[0].evalue}"
-    spent = 0.0
-    for cell in nb.cells[:first]:
-        if cell.cell_type == "code" and cell.source.strip():
-            timing = cell.metadata.execution
-            start, end = (timing[k] for k in ("iopub.execute_input", "shell.execute_reply"))
-            spent += (_parse(end) - _parse(start)).total_seconds()
-    assert spent < BUDGET_S, f"the lesson takes {spent:.1f} s of cells, more than the {BUDGET_S} s budget"
     for cell in nb.cells[first:]:
         errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
         if cell.source == STUB:
@@ -138,12 +129,6 @@ def test_handout_runs_to_its_first_exercise_and_its_checks_explain_themselves(pa
         elif "selfcheck" in cell.metadata.get("tags", []):
             assert [e.ename for e in errors] == ["AssertionError"], "a check fails on the empty answer cell"
             assert re.match(r"define `\w+` in the cell above first", errors[0].evalue), errors[0].evalue
-
-
-def _parse(stamp: str):
-    from datetime import datetime
-
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
 def test_make_handout_writes_one_handout_per_notebook_and_a_zip(tmp_path, monkeypatch):
