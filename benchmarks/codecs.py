@@ -13,6 +13,9 @@ Parts (each writes one CSV, whose first line says how to regenerate it):
 * ``tuning``: the mean-removed two-stage coder on 4 *validation* images (the
   codebook fitted to the other 12 training images) at several steps of the
   block means, the data behind :meth:`helpers.compression.PatchCoder.mean_step`.
+* ``choice``: each coder of ``vq`` fitted on the 12 training images outside
+  the validation set and run on the 4 validation images: the data notebook 07
+  chooses its best coder on, so that the test images only report it.
 * ``anchors``: JPEG (with and without headers), JPEG 2000, WebP, AVIF and JPEG at
   half size on each test image at many settings.
 * ``vq``: the VQ coders of notebook 07 on each test image at many values of lam.
@@ -196,6 +199,23 @@ def kmeans_rows(n: int | None = 50_000, k: int = 1024) -> list[dict]:
     return rows
 
 
+def choice_rows(lams=LAMS) -> list[dict]:
+    """Each coder of notebook 07 fitted without the validation images and run on them: the data it is chosen on."""
+    train, val = split(TEST + VALIDATION)
+    rows = []
+    for label, params in CODERS.items():
+        coder = compression.PatchCoder(max_iter=MAX_ITER, **params).fit(train)
+        for name in VALIDATION:
+            gray = val[name]
+            for lam in lams:
+                data = coder.encode(gray, lam)
+                rows.append(
+                    _row(label, lam, name, gray, coder.decode(data), len(data), table_bytes=coder.table_bytes(lam))
+                )
+        print(f"choice: {label} done", flush=True)
+    return rows
+
+
 def tuning_rows(lams=(0.003, 0.01, 0.03, 0.1), steps=(2, 4, 8, 12, 16, 24, 32)) -> list[dict]:
     train, val = split(TEST + VALIDATION)
     val = {n: g for n, g in val.items() if n in VALIDATION}
@@ -270,6 +290,7 @@ PARTS = {
     "training": (lambda: training_rows(TRAINING), "codecs_training.csv"),
     "kmeans": (kmeans_rows, "codecs_kmeans.csv"),
     "tuning": (tuning_rows, "codecs_tuning.csv"),
+    "choice": (choice_rows, "codecs_choice.csv"),
     "anchors": (anchor_rows, "codecs_anchors.csv"),
     "vq": (vq_rows, "codecs_vq.csv"),
 }

@@ -1,6 +1,6 @@
 """A codebook trained on Dask workers against ``PatchCodebook.fit``: held-out error over seeds.
 
-    .venv/bin/python benchmarks/dask_codebook.py                 # what dask_codebook.csv holds (about 8 min)
+    .venv/bin/python benchmarks/dask_codebook.py                 # what dask_codebook.csv holds (about 11 min)
     .venv/bin/python benchmarks/dask_codebook.py --scale small   # the slice tests/test_streaming.py reruns
 
 Five of the 21 bundled images (``HELD_OUT``) are kept out; a folder of random
@@ -11,7 +11,7 @@ are trained on that folder:
 
 * ``fit``: :meth:`helpers.PatchCodebook.fit` on all images loaded at once,
   drawing as many patches as one epoch of the two others (MiniBatchKMeans
-  with up to ``max_iter=20`` passes over them);
+  with ``max_iter=3`` passes over them, no early stopping);
 * ``partial_fit``: :func:`helpers.streaming.fit_codebook_folder` in this process
   (one ``partial_fit`` per batch of images);
 * ``dask``: the same function with a Dask client of 2 workers: the workers
