@@ -40,7 +40,7 @@ def test_own_publishes_notebook_12_on_a_folder(tmp_path, build, capsys):
     assert "broken.jpg" in out  # the kernel's output reaches the terminal
     assert f"the page: {build / 'own' / '12-your-own-photos.html'}" in out
     text = printed(build / "own" / "12-your-own-photos.ipynb")
-    assert "16 code vectors of 8 x 8 pixels" in text and "photos per cluster, left to right:" in text
+    assert "16 code vectors of 8 x 8 pixels" in text and "the tree cut at" in text and "cluster 1: " in text
     page = (build / "own" / "12-your-own-photos.html").read_text(encoding="utf-8")
     assert "All notebooks" not in page  # no link to a series index that build/own/ does not have
     assert not list((build / "own").glob(".run-*"))  # the temporary run folder is gone
