@@ -199,6 +199,15 @@ def kmeans_rows(n: int | None = 50_000, k: int = 1024) -> list[dict]:
     return rows
 
 
+def _coded_rows(coder, label: str, name: str, gray: np.ndarray, lams) -> list[dict]:
+    """One row per lambda: ``gray`` coded and decoded by ``coder``, its bytes and the decoder's table bytes."""
+    rows = []
+    for lam in lams:
+        data = coder.encode(gray, lam)
+        rows.append(_row(label, lam, name, gray, coder.decode(data), len(data), table_bytes=coder.table_bytes(lam)))
+    return rows
+
+
 def choice_rows(lams=LAMS) -> list[dict]:
     """Each coder of notebook 07 fitted without the validation images and run on them: the data it is chosen on."""
     train, val = split(TEST + VALIDATION)
@@ -206,12 +215,7 @@ def choice_rows(lams=LAMS) -> list[dict]:
     for label, params in CODERS.items():
         coder = compression.PatchCoder(max_iter=MAX_ITER, **params).fit(train)
         for name in VALIDATION:
-            gray = val[name]
-            for lam in lams:
-                data = coder.encode(gray, lam)
-                rows.append(
-                    _row(label, lam, name, gray, coder.decode(data), len(data), table_bytes=coder.table_bytes(lam))
-                )
+            rows += _coded_rows(coder, label, name, val[name], lams)
         print(f"choice: {label} done", flush=True)
     return rows
 
@@ -277,11 +281,7 @@ def vq_rows(
                 blocks = -(-gray.shape[0] // 8) * -(-gray.shape[1] // 8)
                 nbytes = vq._HEADER.size + -(-blocks * 10 // 8)
                 rows.append(_row("VQ, fixed-length", 0, name, gray, coder.decode(data), nbytes, table_bytes=""))
-            for lam in lams:
-                data = coder.encode(gray, lam)
-                rows.append(
-                    _row(label, lam, name, gray, coder.decode(data), len(data), table_bytes=coder.table_bytes(lam))
-                )
+            rows += _coded_rows(coder, label, name, gray, lams)
         print(f"{label} done", flush=True)
     return rows
 
