@@ -287,16 +287,7 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     def fit(self, X, y=None):
         """Fit the codebook to the patches of a sequence of images ``X``; ``y`` is ignored."""
         self._start()
-        rows = self.sample(X)
-        if len(rows) < self.n_codes:
-            raise ValueError(
-                f"cannot fit {self.n_codes} code vectors to {len(rows)} patches: choose n_codes = "
-                f"{fitting_k(len(rows))} or fewer (about 10 patches per code vector), or give more or larger images"
-            )
-        if self.whiten is not None:
-            self.whitener_ = self._whitener().fit(rows)
-            rows = self.whitener_.transform(rows)
-        self.kmeans_ = self._kmeans().fit(untie(rows, self.position_seed_))
+        self.kmeans_ = self._kmeans().fit(untie(self._first_rows(X, "patches"), self.position_seed_))
         return self
 
     def partial_fit(self, X, y=None):
@@ -304,28 +295,30 @@ class PatchCodebook(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
 
         The first batch must give at least ``n_codes`` patches (and fits the whitening, if any).
         """
-        first = not hasattr(self, "kmeans_")
-        if first:
-            self._start()
-        else:
+        if hasattr(self, "kmeans_"):
             self._check_fitted()
-        rows = self.sample(X)
-        if first:
-            if len(rows) < self.n_codes:
-                raise ValueError(
-                    f"the first batch gives {len(rows)} patches, fewer than n_codes = {self.n_codes}: use larger "
-                    f"batches, or n_codes = {fitting_k(len(rows))} or fewer"
-                )
-            if self.whiten is not None:
-                self.whitener_ = self._whitener().fit(rows)
+            rows = self.sample(X)
+            rows = self.whitener_.transform(rows) if self.whitener_ is not None else rows
+        else:
+            self._start()
+            rows = self._first_rows(X, "patches in the first batch (use larger batches)")
             self.kmeans_ = self._kmeans()
-        if self.whitener_ is not None:
-            rows = self.whitener_.transform(rows)
         self.kmeans_.partial_fit(untie(rows, self.position_seed_))
         return self
 
-    def _whitener(self) -> ZCA:
-        return clone(self.whiten) if isinstance(self.whiten, ZCA) else ZCA(eps=self.whiten)
+    def _first_rows(self, X, what: str) -> np.ndarray:
+        """The rows a fit starts from, whitened by a whitening fitted to them; at least ``n_codes`` of them."""
+        rows = self.sample(X)
+        if len(rows) < self.n_codes:
+            raise ValueError(
+                f"cannot fit {self.n_codes} code vectors to {len(rows)} {what}: choose n_codes = "
+                f"{fitting_k(len(rows))} or fewer (about 10 patches per code vector), or give more or larger images"
+            )
+        if self.whiten is not None:
+            whiten = clone(self.whiten) if isinstance(self.whiten, ZCA) else ZCA(eps=self.whiten)
+            self.whitener_ = whiten.fit(rows)
+            rows = self.whitener_.transform(rows)
+        return rows
 
     def _kmeans(self):
         return steady_kmeans(self.n_codes, self.batch_size, self.max_iter, self.random_state)

@@ -23,8 +23,6 @@ INCREMENT = 16
 
 
 def _categorical():
-    import constriction
-
     return constriction.stream.model.Categorical(perfect=False)
 
 
@@ -315,19 +313,13 @@ class PatchCoder:
                 rest = _quarters(self._x - self.codes_[codes], self.r)
                 c2 = self.codes2_.astype(np.float64)
                 p2 = np.bincount(_nearest(rest, c2, np.zeros(len(c2))), minlength=len(c2)) / len(rest)
-                codes2 = _nearest(rest, c2, lam * self._lengths(p2))
-                tables["codes2"] = 1 + np.round(w * np.bincount(codes2, minlength=len(c2)) / len(codes2)).astype(
-                    np.int64
-                )
+                counts = np.bincount(_nearest(rest, c2, lam * self._lengths(p2)), minlength=len(c2))
+                tables["codes2"] = 1 + np.round(w * counts / counts.sum()).astype(np.int64)
             self._tables[lam] = tables
         if self.means and ("means", mean_step) not in self._tables:
             top = int(round(255 / mean_step))
-            res = np.concatenate(
-                [
-                    (lv - med_predict(lv)).ravel()
-                    for lv in (np.round(m / mean_step).astype(np.int64) for m in self._train_means)
-                ]
-            )
+            levels = [np.round(m / mean_step).astype(np.int64) for m in self._train_means]
+            res = np.concatenate([(lv - med_predict(lv)).ravel() for lv in levels])
             counts = np.bincount(np.clip(res, -top, top) + top, minlength=2 * top + 1)
             self._tables["means", mean_step] = 1 + np.round(w * counts / counts.sum()).astype(np.int64)
         return self._tables[lam] | ({"means": self._tables["means", mean_step]} if self.means else {})
@@ -380,20 +372,23 @@ class PatchCoder:
         )
         encode_adaptive(encoder, codes, tables["codes"])
         bits["codes"] = encoder.num_bits() - sum(bits.values())
-        decoded = self.codes_[codes].astype(np.float64)
+        codes2 = None
         if self.codes2_ is not None:
-            c2 = tables["codes2"]
-            codes2 = _nearest(
-                _quarters(x - decoded, r), self.codes2_.astype(np.float64), lam * self._lengths(c2 / c2.sum())
-            )
+            c2, rest = tables["codes2"], _quarters(x - self.codes_[codes].astype(np.float64), r)
+            codes2 = _nearest(rest, self.codes2_.astype(np.float64), lam * self._lengths(c2 / c2.sum()))
             encode_adaptive(encoder, codes2, c2)
             bits["codes2"] = encoder.num_bits() - sum(bits.values())
-            decoded += _unquarters(self.codes2_[codes2].astype(np.float64), r)
         header = _HEADER.pack(h, w, mean_step, 2 if self.codes2_ is not None else 1, lam)
-        data = header + _to_bytes(encoder.get_compressed())
         self.stream_bits_ = bits
-        image = base + _unblock(decoded.reshape(blocks.shape), r)
-        return data, _to_uint8(image[:h, :w]).astype(np.float32) / np.float32(255)
+        return header + _to_bytes(encoder.get_compressed()), self._image(base, codes, codes2, h, w)
+
+    def _image(self, base: np.ndarray, codes, codes2, h: int, w: int) -> np.ndarray:
+        """The decoded (H, W) image: ``base`` plus each block's code vector (and its quarters'), on 8-bit levels."""
+        blocks = self.codes_[codes].astype(np.float64)
+        if codes2 is not None:
+            blocks += _unquarters(self.codes2_[codes2].astype(np.float64), self.r)
+        image = base + _unblock(blocks.reshape(base.shape[0] // self.r, base.shape[1] // self.r, -1), self.r)
+        return _to_uint8(image[:h, :w]).astype(np.float32) / np.float32(255)
 
     @staticmethod
     def mean_step(lam: float) -> int:
@@ -416,12 +411,8 @@ class PatchCoder:
             levels = _med_reconstruct(decode_adaptive(decoder, nby * nbx, tables["means"]).reshape(nby, nbx) - top)
             base = self._base(np.minimum(levels * mean_step, 255).astype(np.float64))
         codes = decode_adaptive(decoder, nby * nbx, tables["codes"])
-        blocks = self.codes_[codes].astype(np.float64)
-        if self.codes2_ is not None:
-            codes2 = decode_adaptive(decoder, 4 * nby * nbx, tables["codes2"])
-            blocks += _unquarters(self.codes2_[codes2].astype(np.float64), r)
-        image = base + _unblock(blocks.reshape(nby, nbx, r * r), r)
-        return _to_uint8(image[:h, :w]).astype(np.float32) / np.float32(255)
+        codes2 = decode_adaptive(decoder, 4 * nby * nbx, tables["codes2"]) if self.codes2_ is not None else None
+        return self._image(base, codes, codes2, h, w)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "codes_"):

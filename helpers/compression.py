@@ -272,9 +272,7 @@ def jpeg_scan_bytes(data: bytes) -> int:
             return scan
         length = struct.unpack(">H", data[pos + 2 : pos + 4])[0]
         pos += 2 + length
-        if (
-            marker == 0xDA
-        ):  # start of scan: entropy-coded data up to the next marker that is not RSTn or a stuffed 0xFF00
+        if marker == 0xDA:  # start of scan: entropy-coded data up to a marker that is not RSTn or a stuffed 0xFF00
             start = pos
             while not (data[pos] == 0xFF and data[pos + 1] not in (0x00, *range(0xD0, 0xD8))):
                 pos += 1

@@ -375,26 +375,15 @@ def _measure(X, labels, seed, norm, metric, method, k, classify, n_folds=FOLDS) 
     return precision_at_k(D, labels, k, per_query=True), mean_average_precision(D, labels, per_query=True), others
 
 
-def score(
-    X,
-    labels,
-    seed: int = 0,
-    *,
-    norm: str | None = "counts",
-    metric: str = "cosine",
-    method: str = "average",
-    k: int = 5,
-    classify: bool = True,
-    n_folds: int = FOLDS,
-) -> dict[str, float]:
+def score(X, labels, seed: int = 0, **options) -> dict[str, float]:
     """The protocol's scores of descriptors ``X`` (n, d) of items labelled ``labels`` (n,).
 
-    ``norm``: :func:`helpers.normalize_hists` first (``None``: none); ``metric``: of :func:`distances`;
-    ``method``: the linkage; ``classify``: also :func:`cv_accuracy`. Returns ``p@k``, ``map``, ``ari``,
-    ``nmi``, ``purity``, ``cophenetic`` (and ``accuracy``).
+    Options, keyword only: ``norm`` (default ``"counts"``): :func:`helpers.normalize_hists` first (``None``:
+    none); ``metric`` (``"cosine"``): of :func:`distances`; ``method`` (``"average"``): the linkage; ``k`` (5);
+    ``classify`` (True): also :func:`cv_accuracy` on ``n_folds`` (:data:`FOLDS`) folds. Returns ``p@k``,
+    ``map``, ``ari``, ``nmi``, ``purity``, ``cophenetic`` (and ``accuracy``).
     """
-    precision, ap, others = _measure(X, np.asarray(labels), seed, norm, metric, method, k, classify, n_folds)
-    return {f"p@{k}": float(precision.mean()), "map": float(np.nanmean(ap))} | others
+    return score_task([Split([], [], np.asarray(labels))], [X], seed, **options)
 
 
 def run(descriptor, task: Sequence[Split], seed: int = 0, **options) -> dict[str, float]:
@@ -412,10 +401,11 @@ def score_task(
     method: str = "average",
     k: int = 5,
     classify: bool = True,
+    n_folds: int = FOLDS,
 ) -> dict[str, float]:
     """:func:`score` of a task: ``p@k`` and ``map`` over the queries of all splits, the rest averaged over splits."""
     measured = [
-        _measure(X, split.labels, seed, norm, metric, method, k, classify)
+        _measure(X, split.labels, seed, norm, metric, method, k, classify, n_folds)
         for split, X in zip(task, described, strict=True)
     ]
     result = {

@@ -33,33 +33,27 @@ FRAME_KEEPS = 0.5
 PROGRESS_MIN_FILES = 100
 
 
-def _skimage(name: str) -> Callable[[], np.ndarray]:
+def _bundled(name: str) -> Callable[[], np.ndarray]:
+    """The loader of a scikit-image data image, or of a scikit-learn sample image (``name.jpg``)."""
+
     def load() -> np.ndarray:
         from skimage import data
-
-        image = getattr(data, name)()
-        return image[0] if isinstance(image, tuple) else image  # stereo_motorcycle: (left, right, disparity)
-
-    return load
-
-
-def _sklearn(filename: str) -> Callable[[], np.ndarray]:
-    def load() -> np.ndarray:
         from sklearn.datasets import load_sample_image
 
-        return load_sample_image(filename)
+        image = load_sample_image(name) if name.endswith(".jpg") else getattr(data, name)()
+        return image[0] if isinstance(image, tuple) else image  # stereo_motorcycle: (left, right, disparity)
 
     return load
 
 
 #: The bundled collection, in order: (name, loader). Credits and licences: ``data/README.md``.
 COLLECTION: tuple[tuple[str, Callable[[], np.ndarray]], ...] = tuple(
-    (name, _skimage("stereo_motorcycle" if name == "motorcycle" else name))
+    (name, _bundled("stereo_motorcycle" if name == "motorcycle" else name))
     for name in (
         "astronaut brick camera cell chelsea clock coffee coins grass gravel hubble_deep_field immunohistochemistry "
         "microaneurysms moon motorcycle page retina rocket text"
     ).split()
-) + (("china", _sklearn("china.jpg")), ("flower", _sklearn("flower.jpg")))
+) + (("china", _bundled("china.jpg")), ("flower", _bundled("flower.jpg")))
 
 
 class ImageList(list):

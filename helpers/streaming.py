@@ -59,6 +59,17 @@ def _read(path: Path, name: str, skipped: dict, crop: bool, max_side: int | None
         return None
 
 
+def _read_all(paths, root: Path | None, skipped: dict, crop: bool, max_side: int | None) -> ImageList:
+    """The usable images of ``paths``, named relative to ``root``; the others go to ``skipped``."""
+    images = ImageList()
+    for path in map(Path, paths):
+        image = _read(path, _name(path, root), skipped, crop, max_side)
+        if image is not None:
+            images.append(image)
+            images.names.append(_name(path, root))
+    return images
+
+
 def _name(path: Path, root: Path | None) -> str:
     return str(path.relative_to(root)) if root is not None else str(path)
 
@@ -198,14 +209,8 @@ def code_statistics(
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(codebook, "kmeans_")
-    root = Path(root).expanduser() if root is not None else None
-    images, skipped = ImageList(), {}
-    for path in map(Path, files):
-        name = _name(path, root)
-        image = _read(path, name, skipped, crop, max_side)
-        if image is not None:
-            images.append(image)
-            images.names.append(name)
+    skipped: dict[str, str] = {}
+    images = _read_all(files, Path(root).expanduser() if root is not None else None, skipped, crop, max_side)
     centres = codebook.kmeans_.cluster_centers_
     if not images:
         return CodeStatistics(np.empty((0, centres.shape[1])), np.empty(0), 0.0, skipped)
@@ -275,12 +280,7 @@ def fit_codebook_folder(
 def _fit_on(client, batches, folder, codebook, rng, skipped, tasks_per_step, progress, crop, max_side) -> None:
     """The distributed steps of :func:`fit_codebook_folder`."""
     if not hasattr(codebook, "kmeans_"):  # k-means++ needs patches, not statistics: the first batch, here
-        first = ImageList()
-        for path in batches.pop(0):
-            image = _read(path, _name(path, folder), skipped, crop, max_side)
-            if image is not None:
-                first.append(image)
-                first.names.append(_name(path, folder))
+        first = _read_all(batches.pop(0), folder, skipped, crop, max_side)
         if not first:
             raise ValueError(f"none of the first batch's files in {folder} could be used to start the codebook")
         codebook.partial_fit(first)

@@ -166,10 +166,6 @@ def _by_seed(rows: Sequence[Mapping], measure: str, filters: Mapping) -> tuple[t
     return seeds, np.array([value for _, value in chosen], dtype=np.float64)
 
 
-def _columns(measures) -> dict:
-    return dict(measures) if isinstance(measures, Mapping) else {m: m for m in measures}
-
-
 def _table(lines: list[list[str]], labels: list[str], header: list[str], gap: int = 3) -> str:
     """Right-aligned columns under their header, labels left-aligned."""
     widths = [max(len(h), *(len(line[j]) for line in lines)) for j, h in enumerate(header)]
@@ -178,6 +174,13 @@ def _table(lines: list[list[str]], labels: list[str], header: list[str], gap: in
     for label, line in zip(labels, lines, strict=True):
         out.append(f"{label:<{first}}" + "".join(f"{sep}{c:>{w}}" for c, w in zip(line, widths, strict=True)))
     return "\n".join(out)
+
+
+def _grid(sides: Mapping, measures, cell) -> str:
+    """A table with a line per side (label: side) and a column per measure, each cell ``cell(side, column)``."""
+    columns = dict(measures) if isinstance(measures, Mapping) else {m: m for m in measures}
+    lines = [[cell(side, column) for column in columns.values()] for side in sides.values()]
+    return _table(lines, list(sides), list(columns))
 
 
 def spread_table(rows: Sequence[Mapping], variants, measures, *, digits: int = 3, **where) -> str:
@@ -197,15 +200,12 @@ def spread_table(rows: Sequence[Mapping], variants, measures, *, digits: int = 3
     b   0.467 ± 0.058
     """
     variants = {v: v for v in variants} if not isinstance(variants, Mapping) else dict(variants)
-    columns = _columns(measures)
-    lines = []
-    for side in variants.values():
-        cells = []
-        for column in columns.values():
-            mean, sd = spread(_by_seed(rows, *_filters(where, column, side))[1])
-            cells.append(f"{mean:.{digits}f} ± {sd:.{digits}f}")
-        lines.append(cells)
-    return _table(lines, list(variants), list(columns))
+
+    def cell(side, column) -> str:
+        mean, sd = spread(_by_seed(rows, *_filters(where, column, side))[1])
+        return f"{mean:.{digits}f} ± {sd:.{digits}f}"
+
+    return _grid(variants, measures, cell)
 
 
 def format_p(p: float) -> str:
@@ -229,18 +229,14 @@ def paired_table(rows: Sequence[Mapping], pairs, measures, *, digits: int = 3, *
     """
     if not isinstance(pairs, Mapping):
         pairs = {f"{a} - {b}": (a, b) for a, b in pairs}
-    columns = _columns(measures)
-    lines = []
-    for a, b in pairs.values():
-        cells = []
-        for column in columns.values():
-            seeds_a, first = _by_seed(rows, *_filters(where, column, a))
-            seeds_b, second = _by_seed(rows, *_filters(where, column, b))
-            if seeds_a != seeds_b:
-                raise ValueError(f"{a} has seeds {seeds_a} but {b} has {seeds_b}: they cannot be paired")
-            r = paired(first, second)
-            p = format_p(r["t_p"])
-            p = p if p.startswith("<") or p == "n/a" else f"= {p}"
-            cells.append(f"{r['diff']:+.{digits}f} ± {r['sd']:.{digits}f} {r['wins']}/{r['n']} p {p}")
-        lines.append(cells)
-    return _table(lines, list(pairs), list(columns))
+
+    def cell(pair, column) -> str:
+        (seeds_a, first), (seeds_b, second) = (_by_seed(rows, *_filters(where, column, side)) for side in pair)
+        if seeds_a != seeds_b:
+            raise ValueError(f"{pair[0]} has seeds {seeds_a} but {pair[1]} has {seeds_b}: they cannot be paired")
+        r = paired(first, second)
+        p = format_p(r["t_p"])
+        p = p if p.startswith("<") or p == "n/a" else f"= {p}"
+        return f"{r['diff']:+.{digits}f} ± {r['sd']:.{digits}f} {r['wins']}/{r['n']} p {p}"
+
+    return _grid(pairs, measures, cell)

@@ -1,4 +1,7 @@
-"""Interactive controls for the notebooks that still run headless and under nbval."""
+"""Machinery of notebooks 01-03; not needed to follow the series.
+
+Interactive controls for the notebooks that still run headless and under nbval.
+"""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
 """The benchmark scripts still reproduce their committed CSV files: one cheap slice of each, one loader for all."""
 
-import subprocess
-import sys
-
 import pytest
 
 import helpers
@@ -172,62 +169,3 @@ def test_codec_benchmark_reproduces_its_vq_rows(tmp_path):
         assert old["bytes"] - 4 <= new["bytes"] <= old["bytes"] + 4, (old["bytes"], new["bytes"])
         same = ("codec", "setting", "image", "table_bytes", "psnr", "ssim")
         assert _same({k: new[k] for k in same}, {k: old[k] for k in same})
-
-
-# ---- streaming, memory and Dask (notebook 10): the scripts run in a process of their own -------------------------
-
-
-def _rerun(script: str, tmp_path, *args: str) -> tuple[list[dict], list[dict]]:
-    """Run a benchmark script's reduced slice; return its rows and the committed CSV's rows."""
-    out = tmp_path / f"{script}.csv"
-    subprocess.run(
-        [sys.executable, str(BENCHMARKS / f"{script}.py"), "--scale", "small", "--csv", str(out), *args],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return read_csv(out), read_csv(BENCHMARKS / f"{script}.csv")
-
-
-def test_dask_scaling_reproduces_its_csv(tmp_path):
-    """The same folder and work (patches described, matrices equal); the timings are this machine's own."""
-    rows, committed = _rerun("dask_scaling", tmp_path, "--configs", "process 1 thread")
-    assert rows
-    for row in rows:
-        same = [c for c in committed if (c["images"], c["config"]) == (row["images"], row["config"])]
-        assert same and all(c["patches"] == row["patches"] and c["equal"] is True for c in same)
-        assert row["equal"] is True
-
-
-def test_memory_reproduces_its_csv(tmp_path):
-    rows, committed = _rerun("memory", tmp_path)
-    assert rows
-    for row in rows:
-        old = _committed(row, committed, ("images", "k"))
-        for key in ("described", "skipped", "decoded_mb", "matrix_mb"):
-            assert row[key] == old[key], key
-
-
-def test_dask_codebook_reproduces_its_csv(tmp_path):
-    rows, committed = _rerun("dask_codebook", tmp_path, "--threads")
-    assert {row["method"] for row in rows} == {"fit", "partial_fit", "dask"}
-    for row in rows:
-        old = _committed(row, committed, ("images", "k", "epochs", "seed", "method"))
-        assert row["steps"] == old["steps"] and row["heldout_patches"] == old["heldout_patches"]
-        assert row["heldout_psnr"] == pytest.approx(old["heldout_psnr"], abs=0.01)
-
-
-def test_n2_wall_reproduces_its_csv(tmp_path):
-    rows, committed = _rerun("n2_wall", tmp_path, "--in-process")
-    assert rows
-    for row in rows:
-        old = _committed(row, committed, ("folder", "step", "images", "param"))
-        assert row["score"] == pytest.approx(old["score"], abs=0.02), (row["step"], row["param"])
-
-
-def test_blas_agreement_reproduces_its_csv(tmp_path):
-    rows, committed = _rerun("blas_agreement", tmp_path)
-    assert rows
-    for row in rows:
-        old = _committed(row, committed, ("images", "k", "setting"))
-        assert row["patches"] == old["patches"] and row["reference_codebook_equal"] is True

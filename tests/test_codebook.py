@@ -302,7 +302,7 @@ def test_partial_fit_on_batches_gives_a_usable_codebook(images):
     for batch in (images[:2], images[2:], images[:1]):
         book.partial_fit(batch)
     assert book.kmeans_.n_steps_ == 3 and book.transform(images).shape == (3, 8)
-    with pytest.raises(ValueError, match="fewer than n_codes"):
+    with pytest.raises(ValueError, match="cannot fit 500 code vectors to 99 patches in the first batch"):
         PatchCodebook(n_codes=500, n_patches=100).partial_fit(images[:1])
 
 
