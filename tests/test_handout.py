@@ -10,9 +10,6 @@ For every notebook, its handout
 - runs from the top to its first exercise without an error: those cells are the stored notebook's, which nbval
   runs; each stub then raises ``NotImplementedError``, and each self-check fails with a message that says to
   define the variable it checks (not a bare ``AssertionError``), which no lesson cell before it defines.
-
-Notebooks 12 and 13 belong to another change this round; until they follow the exercise convention
-(nbgrader metadata), their tests are expected to fail (strict: once they pass, remove the mark).
 """
 
 from __future__ import annotations

@@ -270,7 +270,7 @@ def test_solutions_stay_hidden_until_asked(browser, notebook):
     clicks = 0
     while placeholders := browser.execute_script(PLACEHOLDERS, cells):
         clicks += 1
-        assert clicks <= 3, "more than one hidden part per click"
+        assert clicks <= 3, "more than three hidden parts (code, output, worked answer)"
         assert open_part(browser, cells, placeholders[0]), f"hidden part {placeholders[0].text[:40]!r} does not open"
     text = browser.execute_script(VISIBLE_TEXT)
     printed = next(o.text for o in nb.cells[first].outputs if o.output_type == "stream").splitlines()[0]
