@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lab notebooks gallery handout own study bench check-pages lock lint format clean
+.PHONY: run test unit lab notebooks gallery handout own study bench check-pages lock lint format clean
 
 # Create .venv if missing, install the exact pins and `helpers` (editable) with uv (seconds, where pip takes minutes).
 $(STAMP): requirements.lock pyproject.toml
@@ -25,6 +25,10 @@ run: $(STAMP)
 ## test: unit tests, doctests and nbval over notebooks/ (decimals to within one unit of their last digit), on 2 workers
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+## unit: the unit tests and docstring examples only (no notebooks, scripts or kernels): the quick loop while changing helpers
+unit: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m 'not browser and not end_to_end' helpers tools tests
 
 ## check-pages: open build/html/ and the stored notebooks (in JupyterLab) in headless Chromium; after make run
 check-pages: $(STAMP)

@@ -14,6 +14,8 @@ from helpers.tables import read_csv
 from .conftest import BENCHMARKS
 from .test_benchmarks import _committed
 
+pytestmark = pytest.mark.end_to_end
+
 # ---- streaming, memory and Dask (notebook 10): the scripts run in a process of their own -------------------------
 
 

@@ -7,6 +7,8 @@ from helpers.tables import read_csv
 
 from .conftest import BENCHMARKS, benchmark
 
+pytestmark = pytest.mark.end_to_end
+
 
 def _same(new: dict, old: dict) -> bool:
     """Equal rows, NaN (an empty cell) equal to NaN."""

@@ -128,6 +128,7 @@ def run_nbval(tmp_path: Path, *options: str) -> dict[str, str]:
     return dict(zip(CELLS, outcomes, strict=True))
 
 
+@pytest.mark.end_to_end
 def test_nbval_fails_a_perturbed_number_and_passes_last_digit_noise(tmp_path):
     assert run_nbval(tmp_path) == {
         "exact": "passed",
@@ -139,6 +140,7 @@ def test_nbval_fails_a_perturbed_number_and_passes_last_digit_noise(tmp_path):
     }
 
 
+@pytest.mark.end_to_end
 def test_nbval_exact_turns_the_tolerance_off(tmp_path):
     outcomes = run_nbval(tmp_path, "--nbval-exact")
     assert outcomes["exact"] == "passed"

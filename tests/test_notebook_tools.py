@@ -29,6 +29,7 @@ def test_thread_defaults_fill_in_only_what_is_not_set():
     assert env["OPENBLAS_NUM_THREADS"] == "4"
 
 
+@pytest.mark.end_to_end
 def test_pytest_sets_the_thread_defaults_for_the_kernels_it_starts():
     """nbval's kernels get one thread each from the root conftest.py (and none without it)."""
     folder = Path(tool.BUILD) / f"thread-check-{os.getpid()}"  # under the root, so that its conftest.py applies
@@ -78,11 +79,13 @@ def executed(tmp_path_factory):
     return path, tool.clean(tool.execute(path), path.name)
 
 
+@pytest.mark.end_to_end
 def test_execute_uses_the_thread_defaults(executed):
     _, nb = executed
     assert nb.cells[1].outputs[0].text == os.environ["OMP_NUM_THREADS"] + "\n"
 
 
+@pytest.mark.end_to_end
 def test_clean_keeps_what_jupyterlab_compares_and_the_widget_state(executed):
     path, nb = executed
     from ipykernel.ipkernel import IPythonKernel
@@ -99,6 +102,7 @@ def test_clean_keeps_what_jupyterlab_compares_and_the_widget_state(executed):
         assert model in state, "every reference between widgets is renumbered"
 
 
+@pytest.mark.end_to_end
 def test_page_is_offline_and_folds_solutions(executed):
     path, nb = executed
     html = tool.page(nb, path.stem)
@@ -117,6 +121,7 @@ def test_page_is_offline_and_folds_solutions(executed):
     assert 'href="02-next.html#part"' in html, "links between notebooks point at their pages"
 
 
+@pytest.mark.end_to_end
 def test_a_widget_repr_becomes_a_note_on_the_page(executed):
     path, nb = executed
     nb = nbformat.from_dict(nb)

@@ -7,6 +7,8 @@ import pytest
 
 from tools import own
 
+pytestmark = pytest.mark.end_to_end
+
 
 def printed(path) -> str:
     nb = nbformat.read(path, as_version=4)
