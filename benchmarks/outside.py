@@ -86,15 +86,16 @@ def halves(seed: int, images) -> tuple[list[ev.Split], list[helpers.ImageList]]:
     return splits, fits
 
 
-def rows(seeds, images=None, log=None):
-    """Yield one dict per variant, fit (``inside``, ``outside`` or ``none``), readout and seed."""
+def rows(seeds, images=None, log=None, only=None):
+    """One dict per variant, fit (``inside``, ``outside``, ``none``), readout and seed; ``only``: these variants."""
     images = helpers.load_images() if images is None else images
+    chosen = {name: v for name, v in VARIANTS.items() if not only or name in only}
     for seed in seeds:
         splits, fits = halves(seed, images)
         items = helpers.ImageList([*splits[0].items, *splits[1].items], splits[0].items.names + splits[1].items.names)
         both = ev.Split(helpers.ImageList(), items, np.concatenate([s.labels for s in splits]))
         first = len(splits[0].items)
-        for variant, (descriptor, readouts, has_codebook) in VARIANTS.items():
+        for variant, (descriptor, readouts, has_codebook) in chosen.items():
             start = time.perf_counter()
             # Each codebook describes both halves: its own half's tiles (inside) and the other half's (outside).
             described = [ev.describe(descriptor, ev.Split(fit, both.items, both.labels), seed) for fit in fits]
