@@ -120,6 +120,29 @@ def test_headline_rows_regenerate_on_this_kernel(study, task, collection):
             assert fresh == pytest.approx(match[key], abs=HEADLINE, nan_ok=True), (row["readout"], key)
 
 
+def test_the_outside_codebook_study_reproduces_its_csv(collection):
+    """descriptors-outside.csv names its kernel, covers every row, and its seed-0 slice without the best regenerates."""
+    script = benchmark("outside")
+    path = BENCHMARKS / "descriptors-outside.csv"
+    assert path.read_text().splitlines()[1].startswith("# kernel ")
+    stored = read_csv(path)
+    expected = {
+        (variant, fit, readout, seed)
+        for variant, (_, readouts, has_codebook) in script.VARIANTS.items()
+        for fit in (("inside", "outside") if has_codebook else ("none",))
+        for readout in readouts
+        for seed in script.ev.SEEDS
+    }
+    assert {(r["variant"], r["fit"], r["readout"], r["seed"]) for r in stored} == expected
+    produced = list(script.rows([0], images=collection, only=["lecture", "colour + LBP"]))  # the best takes 15 s more
+    assert len(produced) == 4
+    for row in produced:
+        match = _committed(row, stored, ("task", "variant", "fit", "readout", "seed"))
+        assert row["fit_tiles"] == match["fit_tiles"]
+        for key in script.MEASURES:
+            assert row[key] == pytest.approx(match[key], abs=HEADLINE), (row["variant"], row["fit"], key)
+
+
 #: Notebook 07's best patch coder.
 BEST_CODER = "mean-removed VQ, 2 stages"
 
