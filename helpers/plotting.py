@@ -11,6 +11,7 @@ from .tree import cut_height, dendrogram_thumbnails, label_dendrogram  # noqa: F
 
 __all__ = [
     "describe_figure",
+    "error_panels",
     "image_grid",
     "notebook_setup",
     "patch_layout",
@@ -152,6 +153,49 @@ def side_by_side(images: Sequence, titles: Sequence[str] | None = None, width: f
         if titles is not None:
             ax.set_title(titles[i], fontsize=10)
     fig.tight_layout()
+    return fig
+
+
+def error_panels(original, decoded, titles: Sequence[str], vmax: float = 0.25):
+    """A gray image, its reconstruction and their absolute difference, side by side.
+
+    Parameters
+    ----------
+    original, decoded : array_like, shape (h, w)
+        Gray images with values in [0, 1], of the same shape.
+    titles : two str
+        The titles of the first two panels.
+    vmax : float
+        The error drawn brightest, with a colour bar; larger errors are drawn as ``vmax``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Three panels and a colour bar; the third panel's title is ``"absolute error (0 to vmax)"``.
+
+    Raises
+    ------
+    ValueError
+        If the two images differ in shape.
+
+    Examples
+    --------
+    >>> fig = error_panels(np.zeros((8, 8)), np.full((8, 8), 0.1), ["original", "decoded"])
+    >>> describe_figure(fig)
+    '[figure: original, decoded, absolute error (0 to 0.25)]'
+    """
+    original, decoded = np.asarray(original, dtype=np.float64), np.asarray(decoded, dtype=np.float64)
+    if original.shape != decoded.shape:
+        raise ValueError(f"the images differ in shape: {original.shape} and {decoded.shape}")
+    fig, axes = plt.subplots(1, 4, figsize=(12.5, 4.2), gridspec_kw={"width_ratios": [1, 1, 1, 0.05]})
+    for ax, shown, title in zip(axes[:2], [original, decoded], titles, strict=True):
+        ax.imshow(shown, cmap="gray", vmin=0, vmax=1)
+        ax.set_title(title)
+    error = axes[2].imshow(np.abs(original - decoded), cmap="magma", vmin=0, vmax=vmax)
+    axes[2].set_title(f"absolute error (0 to {vmax:g})")
+    for ax in axes[:3]:
+        ax.axis("off")
+    fig.colorbar(error, cax=axes[3], label="|original − decoded|")
     return fig
 
 

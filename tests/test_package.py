@@ -79,6 +79,18 @@ def test_figures_show_what_they_are_given(images, codebook):
     plt.close("all")
 
 
+def test_error_panels_draw_the_absolute_error_up_to_vmax():
+    original, decoded = np.zeros((4, 6)), np.linspace(0, 1, 24).reshape(4, 6)
+    fig = plotting.error_panels(original, decoded, ["a", "b"], vmax=0.5)
+    assert plotting.describe_figure(fig) == "[figure: a, b, absolute error (0 to 0.5)]"
+    error = fig.axes[2].images[0]
+    np.testing.assert_allclose(error.get_array(), decoded)
+    assert error.get_clim() == (0, 0.5)
+    with pytest.raises(ValueError, match="differ in shape"):
+        plotting.error_panels(original, decoded.T, ["a", "b"])
+    plt.close("all")
+
+
 def test_patch_layout_outlines_four_neighbouring_grid_patches(images):
     image = images[2]  # 64 x 64
     fig = plotting.patch_layout(image, r=8, step=4, centre=(30, 30), name="c")
