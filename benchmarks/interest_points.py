@@ -1,7 +1,7 @@
 """The interest-point study of notebook 09: patches at Harris corners against the grid, on the protocol, over seeds.
 
     OMP_NUM_THREADS=1 python benchmarks/interest_points.py [--seeds 0 1 2 3 4] [--tasks tiles copies]
-        [--only VARIANT ...] [--out CSV]
+        [--only VARIANT ...] [--out CSV] [--queries CSV]
 
 Each variant is a :class:`helpers.PatchCodebook` (K = 256, 8 x 8 patches) that differs only in where
 the patches are taken and how they are normalised: the dense grid (step 4, the lecture's), the
@@ -15,10 +15,15 @@ mean-removed patches only, corners against matched random positions at other num
 (``SWEEP``), so the number of patches changes on one task. Each
 with gray patches (the lecture's ``pnorm``) and with mean-removed ones (``norm="center"``). Each is
 fitted on each split's ``fit`` images with the seed as ``random_state`` (`helpers.evaluation.describe`)
-and scored with two readouts: the lecture's (counts, cosine, average linkage) and Hellinger
-(square-root frequencies, Euclidean). One row per task, variant, readout and seed goes to
-``benchmarks/interest-points.csv`` (or ``--out``), headed by the command. ``--only`` and one seed give a
-slice to check against the committed CSV (``tests/test_interest_points.py``).
+and scored with three readouts: the lecture's (counts, cosine, average linkage), Hellinger
+(square-root frequencies, Euclidean, average linkage) and ``hellinger ward`` (the same distances, Ward's
+linkage, as notebooks 06 and 08 cluster with Hellinger; only the clustering measures differ from
+``hellinger``). One row per task, variant, readout and seed goes to ``benchmarks/interest-points.csv``
+(or ``--out``), headed by the command. ``--queries CSV`` also writes every query's precision at 5 and
+average precision under the Hellinger distances, with its source image (``label``), one row per task,
+variant, seed and query (as ``benchmarks/queries.py`` does for notebook 08), so that notebook 09 can
+resample the source images. ``--only`` and one seed give a slice to check against the committed CSV
+(``tests/test_benchmarks.py``).
 """
 
 from __future__ import annotations
@@ -39,7 +44,13 @@ from helpers import evaluation as ev
 
 HERE = Path(__file__).resolve().parent
 MEASURES = ("p@5", "map", "ari", "nmi", "purity", "cophenetic", "accuracy")
-READOUTS = {"lecture": ("counts", "cosine"), "hellinger": ("sqrt", "euclidean")}
+READOUTS = {
+    "lecture": ("counts", "cosine", "average"),
+    "hellinger": ("sqrt", "euclidean", "average"),
+    "hellinger ward": ("sqrt", "euclidean", "ward"),
+}
+#: The readout whose distances the per-query rows (``--queries``) rank by.
+QUERY_READOUT = "hellinger"
 K = 256
 #: Corners (and random positions) per image: about one per 256 pixels of a 64 x 64 tile, and of a
 #: copy-task image (longer side 256): the median tile has 12 corners above the absolute threshold.
@@ -89,9 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", nargs="+", default=["tiles", "copies"], choices=["tiles", "copies"])
     parser.add_argument("--only", nargs="+", help="variants to run (default: all)")
     parser.add_argument("--out", type=Path, default=HERE / "interest-points.csv")
+    parser.add_argument("--queries", type=Path, help="also write per-query p@5 and AP here (Hellinger)")
     args = parser.parse_args(argv)
     images = helpers.load_images()
-    rows = []
+    rows, queries = [], []
     began = time.perf_counter()
     for task_name in args.tasks:
         for seed in args.seeds:
@@ -101,11 +113,14 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 start = time.perf_counter()
                 described = [ev.describe(codebook, split, seed) for split in task]
-                for readout, (norm, metric) in READOUTS.items():
+                key = {"task": task_name, "variant": name}
+                for readout, (norm, metric, method) in READOUTS.items():
                     scores = ev.score_task(
-                        task, described, seed, norm=norm, metric=metric, classify=task_name == "tiles"
+                        task, described, seed, norm=norm, metric=metric, method=method, classify=task_name == "tiles"
                     )
-                    rows.append({"task": task_name, "variant": name, "readout": readout, "seed": seed} | scores)
+                    rows.append(key | {"readout": readout, "seed": seed} | scores)
+                if args.queries:
+                    queries.extend(key | {"seed": seed} | q for q in per_query(task, described))
                 print(
                     f"{task_name} seed {seed} {name}: {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True
                 )
@@ -122,7 +137,28 @@ def main(argv: list[str] | None = None) -> int:
                 {key: (f"{value:.6f}" if isinstance(value, float) else value) for key, value in row.items()}
             )
     print(f"{len(rows)} rows -> {args.out} (load average {os.getloadavg()[0]:.1f})", file=sys.stderr)
+    if args.queries:
+        with open(args.queries, "w", newline="") as f:
+            f.write(f"# made by: {command}\n# {provenance()}\n")
+            writer = csv.DictWriter(f, ["task", "variant", "seed", "label", "p@5", "ap"], lineterminator="\n")
+            writer.writeheader()
+            for row in queries:
+                writer.writerow(
+                    {key: (f"{value:.6f}" if isinstance(value, float) else value) for key, value in row.items()}
+                )
+        print(f"{len(queries)} queries -> {args.queries}", file=sys.stderr)
     return 0
+
+
+def per_query(task, described):
+    """Every scored item's p@5 and AP as a query, under the Hellinger distances, with its source image."""
+    norm, metric, _ = READOUTS[QUERY_READOUT]
+    for split, X in zip(task, described, strict=True):
+        D = ev.distances(helpers.normalize_hists(X, norm), metric)
+        p5 = ev.precision_at_k(D, split.labels, 5, per_query=True)
+        ap = ev.mean_average_precision(D, split.labels, per_query=True)
+        for label, p, a in zip(split.labels, p5, ap, strict=True):
+            yield {"label": str(label), "p@5": float(p), "ap": float(a)}
 
 
 if __name__ == "__main__":

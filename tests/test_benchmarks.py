@@ -80,11 +80,27 @@ def test_a_slice_of_the_interest_point_study_reproduces_its_csv(tmp_path, task, 
         for r in read_csv(BENCHMARKS / "interest-points.csv")
         if (r["task"], r["variant"], r["seed"]) == (task, variant, 0)
     ]
-    assert len(fresh) == len(stored) == 2
+    assert len(fresh) == len(stored) == len(script.READOUTS)
     for new, old in zip(fresh, stored, strict=True):
         assert new["readout"] == old["readout"]
         for measure in script.MEASURES:  # Prescott's kernel moved one mAP by 4.6e-4: near-tied distances
             assert new[measure] == pytest.approx(old[measure], abs=5e-4, nan_ok=True), (new["readout"], measure)
+
+
+def test_the_interest_point_queries_average_to_the_csv_rows():
+    """``--queries``: every task, variant and seed's queries average to its Hellinger row's p@5 and mAP."""
+    import numpy as np
+
+    queries = read_csv(BENCHMARKS / "interest-points-queries.csv", columns=True)
+    rows = [r for r in read_csv(BENCHMARKS / "interest-points.csv") if r["readout"] == "hellinger"]
+    assert len(rows) == len({(r["task"], r["variant"], r["seed"]) for r in rows})
+    for row in rows:
+        mine = (
+            (queries["task"] == row["task"]) & (queries["variant"] == row["variant"]) & (queries["seed"] == row["seed"])
+        )
+        assert mine.sum() == (160 if row["task"] == "tiles" else 168), (row["task"], row["variant"], row["seed"])
+        assert queries["p@5"][mine].mean() == pytest.approx(row["p@5"], abs=2e-6)
+        assert np.nanmean(queries["ap"][mine]) == pytest.approx(row["map"], abs=2e-6)  # both rounded to 6 decimals
 
 
 # ---- headline rows: recomputed under whatever BLAS kernel this runs on (CI runs them under a second one) ---------
