@@ -198,12 +198,14 @@ def bootstrap_images(
         raise ValueError(f"no queries match {where} with {a} or {b}")
     means = np.empty((2, len(chosen), len(names)))
     for i, keep in enumerate(sides):
-        for j, s in enumerate(chosen):
-            for k, name in enumerate(names):
-                scores = columns[measure][keep & (columns["seed"] == s) & (columns["label"] == name)]
-                if not len(scores):
-                    raise ValueError(f"{(a, b)[i]} has no queries of seed {s} and image {name!r}")
-                means[i, j, k] = scores.mean()
+        cell = (np.searchsorted(chosen, columns["seed"][keep]), np.searchsorted(names, columns["label"][keep]))
+        sums, counts = np.zeros(means.shape[1:]), np.zeros(means.shape[1:])
+        np.add.at(sums, cell, np.asarray(columns[measure][keep], dtype=np.float64))
+        np.add.at(counts, cell, 1)
+        if not counts.all():
+            j, k = np.argwhere(counts == 0)[0]
+            raise ValueError(f"{(a, b)[i]} has no queries of seed {chosen[j]} and image {names[k]!r}")
+        means[i] = sums / counts
     d = means[0] - means[1]  # per seed and image
     draws = (rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)).integers(
         0, len(names), size=(resamples, len(names))
