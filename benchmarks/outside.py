@@ -1,6 +1,6 @@
 """What the tile task's in-domain codebook is worth: codebooks fitted inside and outside the scored images.
 
-    OMP_NUM_THREADS=1 python benchmarks/outside.py [--seeds 0 1 2 3 4] [--out CSV]
+    OMP_NUM_THREADS=1 python benchmarks/outside.py [--seeds 0 1 2 3 4] [--set {08,11}] [--out CSV]
 
 The tile task (`helpers.evaluation.tile_task`) fits its codebooks on the other
 tiles of the very images whose tiles are scored: an in-domain vocabulary, which
@@ -20,7 +20,13 @@ average and Ward's linkage), the lecture's recipe (counts, cosine, average
 linkage), and colour + LBP (fit ``none``: no codebook) on the same halves, the
 reference the codebook descriptors are compared with.
 
-One row per variant, fit, readout and seed, to ``benchmarks/descriptors-outside.csv`` (or ``--out``).
+``--set 11`` scores notebook 11's codebook-size comparison instead, as its
+``encodings`` study defines the variants: hard counts with ``K = 1024`` and
+``K = 64`` (Hellinger) and VLAD with ``K = 64``, power and intra-normalisation
+(Euclidean), each with average and Ward's linkage.
+
+One row per variant, fit, readout and seed, to ``benchmarks/descriptors-outside.csv``
+(``--set 11``: ``descriptors-outside-encodings.csv``; or ``--out``).
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from descriptors import HELLINGER, MEASURES, colour_and_lbp, studies
+from descriptors import HELLINGER, MEASURES, VLAD, colour_and_lbp, studies
 from results import provenance
 from sklearn.preprocessing import FunctionTransformer
 
@@ -51,6 +57,13 @@ VARIANTS = {
     "lecture": (studies()["measures"]["lecture"][0], {"counts cosine": ("counts", "cosine", "average")}, True),
     "colour + LBP": (FunctionTransformer(colour_and_lbp), HELLINGER, False),
 }
+#: Notebook 11's codebook sizes: the encodings study's hard counts at K = 1024 and 64, and VLAD 64 with its readout.
+ENCODINGS = {
+    name: (studies()["encodings"][name][0], readouts, True)
+    for name, readouts in (("hard", HELLINGER), ("hard, K 64", HELLINGER), ("VLAD 64, power+intra", VLAD))
+}
+#: The variant sets: ``--set`` name: (variants, default CSV).
+SETS = {"08": (VARIANTS, "descriptors-outside.csv"), "11": (ENCODINGS, "descriptors-outside-encodings.csv")}
 #: The halves and the subsample draw from a stream of their own, not tile_task's default_rng(seed).
 STREAM = 1
 
@@ -86,10 +99,13 @@ def halves(seed: int, images) -> tuple[list[ev.Split], list[helpers.ImageList]]:
     return splits, fits
 
 
-def rows(seeds, images=None, log=None, only=None):
-    """One dict per variant, fit (``inside``, ``outside``, ``none``), readout and seed; ``only``: these variants."""
+def rows(seeds, images=None, log=None, only=None, variants=None):
+    """One dict per variant, fit (``inside``, ``outside``, ``none``), readout and seed; ``only``: these variants.
+
+    ``variants``: name: (descriptor, readouts, has a codebook); default `VARIANTS` (notebook 08's).
+    """
     images = helpers.load_images() if images is None else images
-    chosen = {name: v for name, v in VARIANTS.items() if not only or name in only}
+    chosen = {name: v for name, v in (VARIANTS if variants is None else variants).items() if not only or name in only}
     for seed in seeds:
         splits, fits = halves(seed, images)
         items = helpers.ImageList([*splits[0].items, *splits[1].items], splits[0].items.names + splits[1].items.names)
@@ -119,8 +135,11 @@ def rows(seeds, images=None, log=None, only=None):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=list(ev.SEEDS))
-    parser.add_argument("--out", type=Path, default=HERE / "descriptors-outside.csv")
+    parser.add_argument("--set", choices=SETS, default="08", help="08: notebook 08's descriptors; 11: its K and VLAD")
+    parser.add_argument("--out", type=Path, help="default: descriptors-outside.csv (--set 11: -encodings.csv)")
     args = parser.parse_args(argv)
+    variants, name = SETS[args.set]
+    args.out = args.out or HERE / name
     command = shlex.join(["OMP_NUM_THREADS=1", "python", "benchmarks/outside.py", *(argv or sys.argv[1:])])
     start = time.perf_counter()
     with args.out.open("w", newline="") as f:
@@ -128,7 +147,7 @@ def main(argv=None) -> int:
         columns = ["task", "variant", "fit", "readout", "seed", "fit_tiles", *MEASURES]
         writer = csv.DictWriter(f, columns, extrasaction="raise", lineterminator="\n")
         writer.writeheader()
-        for row in rows(args.seeds, log=sys.stderr):
+        for row in rows(args.seeds, log=sys.stderr, variants=variants):
             writer.writerow({k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in row.items()})
             f.flush()
     load = os.getloadavg()

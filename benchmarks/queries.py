@@ -1,6 +1,6 @@
 """Per-query scores of notebook 08's headline descriptors, for uncertainty over the collection's source images.
 
-    OMP_NUM_THREADS=1 python benchmarks/queries.py [--seeds 0 1 2 3 4] [--out CSV]
+    OMP_NUM_THREADS=1 python benchmarks/queries.py [--seeds 0 1 2 3 4] [--set {08,11}] [--out CSV]
 
 The descriptor CSVs hold one mean per task, variant, readout and seed. A
 difference between two descriptors over five seeds says how much it moves with
@@ -10,8 +10,15 @@ average precision, with its source image (``label``), so that notebook 08 can
 resample the source images (a bootstrap over images) and ask how much a
 difference depends on which images the collection happens to hold.
 
+``--set 11`` keeps notebook 11's headline comparisons instead, as its
+``encodings`` study defines the variants: gray against colour patches (hard
+counts, ``K = 1024``, Hellinger), and hard counts against VLAD with ``K = 64``:
+unit-length counts against plain VLAD and the counts' square roots (Hellinger)
+against power-normalised VLAD (each pair under one distance), and Hellinger
+against VLAD with power and intra-normalisation (equal ``K``).
+
 One row per task, variant, readout, seed and query, to
-``benchmarks/descriptors-queries.csv`` (or ``--out``).
+``benchmarks/descriptors-queries.csv`` (``--set 11``: ``descriptors-queries-encodings.csv``; or ``--out``).
 """
 
 from __future__ import annotations
@@ -40,19 +47,39 @@ VARIANTS = {
     "colour + LBP": (FunctionTransformer(colour_and_lbp), {"hellinger": ("sqrt", "euclidean")}),
 }
 
+#: Notebook 11's headline comparisons, with the readouts (norm, metric) its comparisons use.
+HELLINGER = {"hellinger": ("sqrt", "euclidean")}
+EUCLIDEAN = {"euclidean": (None, "euclidean")}
+ENCODINGS = {
+    name: (studies()["encodings"][name][0], readouts)
+    for name, readouts in (
+        ("hard", HELLINGER),
+        ("hard, colour", HELLINGER),
+        ("hard, K 64", HELLINGER | {"l2 euclidean": ("l2", "euclidean")}),
+        ("VLAD 64, l2", EUCLIDEAN),
+        ("VLAD 64, power", EUCLIDEAN),
+        ("VLAD 64, power+intra", EUCLIDEAN),
+    )
+}
+#: The variant sets: ``--set`` name: (variants, default CSV).
+SETS = {"08": (VARIANTS, "descriptors-queries.csv"), "11": (ENCODINGS, "descriptors-queries-encodings.csv")}
 
-def rows(seeds, images=None, log=None):
-    """Yield one dict per task, variant, readout, seed and query: its label, p@5 and AP."""
+
+def rows(seeds, images=None, log=None, variants=None):
+    """Yield one dict per task, variant, readout, seed and query: its label, p@5 and AP.
+
+    ``variants``: name: (descriptor, {readout: (norm, metric)}); default `VARIANTS` (notebook 08's).
+    """
     images = helpers.load_images() if images is None else images
     for seed in seeds:
         for task_name, make in (("tiles", ev.tile_task), ("copies", ev.copy_task)):
             task = make(seed, images)
-            for variant, (descriptor, readouts) in VARIANTS.items():
+            for variant, (descriptor, readouts) in (VARIANTS if variants is None else variants).items():
                 start = time.perf_counter()
                 described = [ev.describe(descriptor, split, seed) for split in task]
                 for readout, (norm, metric) in readouts.items():
                     for split, X in zip(task, described, strict=True):
-                        D = ev.distances(helpers.normalize_hists(X, norm), metric)
+                        D = ev.distances(X if norm is None else helpers.normalize_hists(X, norm), metric)
                         p5 = ev.precision_at_k(D, split.labels, 5, per_query=True)
                         ap = ev.mean_average_precision(D, split.labels, per_query=True)
                         for label, p, a in zip(split.labels, p5, ap, strict=True):
@@ -71,16 +98,20 @@ def rows(seeds, images=None, log=None):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=list(ev.SEEDS))
-    parser.add_argument("--out", type=Path, default=HERE / "descriptors-queries.csv")
+    parser.add_argument("--set", choices=SETS, default="08", help="08: notebook 08's descriptors; 11: its headlines")
+    parser.add_argument("--out", type=Path, help="default: descriptors-queries.csv (--set 11: -encodings.csv)")
     args = parser.parse_args(argv)
+    variants, name = SETS[args.set]
+    args.out = args.out or HERE / name
     command = shlex.join(["OMP_NUM_THREADS=1", "python", "benchmarks/queries.py", *(argv or sys.argv[1:])])
+    start = time.perf_counter()
     with args.out.open("w", newline="") as f:
         f.write(f"# made by: {command}\n# {provenance()}\n")
         writer = csv.DictWriter(f, ["task", "variant", "readout", "seed", "label", "p@5", "ap"], lineterminator="\n")
         writer.writeheader()
-        for key, query in rows(args.seeds, log=sys.stderr):
+        for key, query in rows(args.seeds, log=sys.stderr, variants=variants):
             writer.writerow(key | {k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in query.items()})
-    print(f"wrote {args.out}", file=sys.stderr)
+    print(f"wrote {args.out} in {time.perf_counter() - start:.0f} s", file=sys.stderr)
     return 0
 
 

@@ -159,6 +159,59 @@ def test_the_outside_codebook_study_reproduces_its_csv(collection):
             assert row[key] == pytest.approx(match[key], abs=HEADLINE), (row["variant"], row["fit"], key)
 
 
+def test_notebook_11s_outside_codebook_rows_reproduce_their_csv(collection):
+    """descriptors-outside-encodings.csv names its kernel, covers every row, and its seed-0 K = 64 slice regenerates."""
+    script = benchmark("outside")
+    path = BENCHMARKS / "descriptors-outside-encodings.csv"
+    assert path.read_text().splitlines()[1].startswith("# kernel ")
+    stored = read_csv(path)
+    expected = {
+        (variant, fit, readout, seed)
+        for variant, (_, readouts, _) in script.ENCODINGS.items()
+        for fit in ("inside", "outside")
+        for readout in readouts
+        for seed in script.ev.SEEDS
+    }
+    assert {(r["variant"], r["fit"], r["readout"], r["seed"]) for r in stored} == expected
+    produced = list(script.rows([0], images=collection, only=["hard, K 64"], variants=script.ENCODINGS))
+    assert len(produced) == 4
+    for row in produced:
+        match = _committed(row, stored, ("task", "variant", "fit", "readout", "seed"))
+        assert row["fit_tiles"] == match["fit_tiles"]
+        for key in script.MEASURES:
+            assert row[key] == pytest.approx(match[key], abs=HEADLINE), (row["variant"], row["fit"], key)
+
+
+def test_notebook_11s_per_query_rows_reproduce_their_csv(collection):
+    """descriptors-queries-encodings.csv names its kernel, covers every row; seed 0's K = 64 tile queries regenerate."""
+    from itertools import islice
+
+    script = benchmark("queries")
+    path = BENCHMARKS / "descriptors-queries-encodings.csv"
+    assert path.read_text().splitlines()[1].startswith("# kernel ")
+    stored = read_csv(path)
+    groups = {(r["task"], r["variant"], r["readout"], r["seed"]) for r in stored}
+    assert groups == {
+        (task, variant, readout, seed)
+        for task in ("tiles", "copies")
+        for variant, (_, readouts) in script.ENCODINGS.items()
+        for readout in readouts
+        for seed in script.ev.SEEDS
+    }
+    variants = {"hard, K 64": script.ENCODINGS["hard, K 64"]}  # its tile queries come first: 160 of each readout
+    produced = list(islice(script.rows([0], images=collection, variants=variants), 320))
+    for readout in variants["hard, K 64"][1]:
+        new = [q for key, q in produced if key["readout"] == readout]
+        old = [
+            r
+            for r in stored
+            if (r["task"], r["variant"], r["readout"], r["seed"]) == ("tiles", "hard, K 64", readout, 0)
+        ]
+        assert [q["label"] for q in new] == [r["label"] for r in old], readout
+        for key in ("p@5", "ap"):
+            assert [q[key] for q in new] == pytest.approx([r[key] for r in old], abs=HEADLINE), (readout, key)
+
+
 #: Notebook 07's best patch coder.
 BEST_CODER = "mean-removed VQ, 2 stages"
 
