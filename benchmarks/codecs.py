@@ -16,8 +16,10 @@ Parts (each writes one CSV, whose first line says how to regenerate it):
 * ``choice``: each coder of ``vq`` fitted on the 12 training images outside
   the validation set and run on the 4 validation images: the data notebook 07
   chooses its best coder on, so that the test images only report it.
-* ``anchors``: JPEG (with and without headers), JPEG 2000, WebP, AVIF and JPEG at
-  half size on each test image at many settings.
+* ``anchors``: JPEG (libjpeg-turbo, with and without headers), JPEG 2000, WebP, AVIF and
+  JPEG at half size on each test image at many settings.
+* ``mozjpeg``: JPEG written by mozjpeg (through jpeglib) on each test image at every quality
+  from 1 to 95, the stronger JPEG anchor; its own part, since ``anchors`` takes hours (AVIF).
 * ``vq``: the VQ coders of notebook 07 on each test image at many values of lam.
 
 The test images are those of notebook 07; nothing about them is used in training
@@ -252,7 +254,7 @@ def anchor_rows(images: list[str] | None = None, settings: dict | None = None) -
         for codec, values in settings.items():
             for setting in values:
                 decoded, data = compression.anchor_roundtrip(gray, codec, setting)
-                scan = compression.jpeg_scan_bytes(data) if codec == "JPEG" else ""
+                scan = compression.jpeg_scan_bytes(data) if codec in ("JPEG", "JPEG (mozjpeg)") else ""
                 rows.append(_row(codec, setting, name, gray, decoded, len(data), scan_bytes=scan))
             print(f"anchors: {name}, {codec} done", flush=True)
     return rows
@@ -292,6 +294,7 @@ PARTS = {
     "tuning": (tuning_rows, "codecs_tuning.csv"),
     "choice": (choice_rows, "codecs_choice.csv"),
     "anchors": (anchor_rows, "codecs_anchors.csv"),
+    "mozjpeg": (lambda: anchor_rows(settings={"JPEG (mozjpeg)": list(range(1, 96))}), "codecs_mozjpeg.csv"),
     "vq": (vq_rows, "codecs_vq.csv"),
 }
 

@@ -1,7 +1,8 @@
 """Machinery of notebooks 03 and 07; not needed to follow the series.
 
 Image codecs measured the same way: rate (bits per pixel) and distortion (PSNR, SSIM)
-on 8-bit gray images (:func:`gray8`), the codecs Pillow writes, rate-distortion curves.
+on 8-bit gray images (:func:`gray8`), the codecs Pillow writes and mozjpeg (through jpeglib),
+rate-distortion curves.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ ANCHORS = {
     "WebP": "quality 0-100 (libwebp, method 6: the slowest and smallest)",
     "AVIF": "quality 0-100 (libavif with aom, speed 0: the slowest and smallest; 4:0:0 gray)",
     "JPEG, half size": "quality 1-95 of JPEG on the image downsampled by 2; decoded and upsampled (bicubic)",
+    "JPEG (mozjpeg)": "quality 1-95 (mozjpeg 4.0.3 through jpeglib, its defaults: trellis quantisation, progressive)",
 }
 
 
@@ -188,7 +190,7 @@ def plot_rd(ax, curves: dict, styles: dict, xlim=(0.02, 0.6), bold=()) -> None:
     ax.set_ylim(low - 0.04 * (high - low), high + 0.04 * (high - low))
 
 
-# ---- the anchors: codecs Pillow writes ---------------------------------------------------------------------------
+# ---- the anchors: codecs Pillow (and jpeglib) write ------------------------------------------------------------------
 
 
 def _save(pixels: np.ndarray, fmt: str, **options) -> bytes:
@@ -209,11 +211,31 @@ def _jpeg(pixels: np.ndarray, quality: int) -> bytes:
     return min(files, key=len)
 
 
+def _mozjpeg(pixels: np.ndarray, quality: int) -> bytes:
+    """mozjpeg 4.0.3 (bundled with jpeglib) at its defaults, as its ``cjpeg -quality q`` writes a gray image.
+
+    mozjpeg's default profile: trellis quantisation of the AC and DC coefficients, its own
+    quantisation tables (``quant-table 3``) scaled by the quality, optimised Huffman tables,
+    progressive scans with an optimised scan script, and deringing. jpeglib writes to a file only.
+    """
+    import tempfile
+
+    import jpeglib
+
+    jpeglib.version.set("mozjpeg403")
+    with tempfile.TemporaryDirectory() as folder:
+        path = f"{folder}/image.jpg"
+        jpeglib.from_spatial(np.ascontiguousarray(pixels[..., None])).write_spatial(path, qt=quality)
+        with open(path, "rb") as f:
+            return f.read()
+
+
 def anchor_roundtrip(gray, codec: str, setting) -> tuple[np.ndarray, bytes]:
     """Code a gray image with one of the codecs of :data:`ANCHORS` in memory, and decode it.
 
     ``setting``: the codec's rate control, as :data:`ANCHORS` says. Returns the decoded
-    (H, W) float32 image of :func:`gray8` and the whole file's bytes.
+    (H, W) float32 image of :func:`gray8` and the whole file's bytes. Pillow writes every
+    codec but ``"JPEG (mozjpeg)"`` (jpeglib, through a temporary file); Pillow decodes all.
 
     Examples
     --------
@@ -222,11 +244,11 @@ def anchor_roundtrip(gray, codec: str, setting) -> tuple[np.ndarray, bytes]:
     ((64, 64), True)
     """
     pixels = _to_uint8(gray8(gray))
-    if codec in ("JPEG", "JPEG, half size"):
+    if codec in ("JPEG", "JPEG, half size", "JPEG (mozjpeg)"):
         if isinstance(setting, bool) or not isinstance(setting, (int, np.integer)) or not 1 <= setting <= 100:
             raise ValueError(f"JPEG quality must be a whole number from 1 to 100, got {setting!r}")
-        if codec == "JPEG":
-            data = _jpeg(pixels, int(setting))
+        if codec != "JPEG, half size":
+            data = (_jpeg if codec == "JPEG" else _mozjpeg)(pixels, int(setting))
             return _load(data), data
         from skimage.transform import resize
 

@@ -25,7 +25,8 @@ def test_gray8_rounds_to_8_bit_levels_once():
 
 
 @pytest.mark.parametrize(
-    ("codec", "setting"), [("JPEG", 20), ("JPEG, half size", 20), ("JPEG 2000", 0.5), ("WebP", 30), ("AVIF", 30)]
+    ("codec", "setting"),
+    [("JPEG", 20), ("JPEG, half size", 20), ("JPEG 2000", 0.5), ("WebP", 30), ("AVIF", 30), ("JPEG (mozjpeg)", 20)],
 )
 def test_anchor_bytes_are_the_file_that_decodes_to_the_result(codec, setting):
     gray = compression.gray8(smooth_image(48, 64, seed=1))
@@ -45,6 +46,22 @@ def test_jpeg_keeps_the_smaller_of_baseline_and_progressive():
         Image.fromarray(pixels).save(buffer, "JPEG", quality=10, optimize=True, progressive=progressive)
         sizes.append(len(buffer.getvalue()))
     assert len(compression.anchor_roundtrip(pixels / 255, "JPEG", 10)[1]) == min(sizes)
+
+
+def test_mozjpeg_writes_progressive_trellis_quantised_files(tmp_path):
+    import jpeglib
+
+    pixels = np.round(compression.gray8(smooth_image(64, 64, seed=2)) * 255).astype(np.uint8)
+    data = compression.anchor_roundtrip(pixels / 255, "JPEG (mozjpeg)", 30)[1]
+    assert b"\xff\xc2" in data and b"\xff\xc0" not in data  # progressive, not baseline
+    jpeglib.version.set("mozjpeg403")
+    written = {}
+    for sign in "+-":
+        path = tmp_path / f"{sign}.jpg"
+        flags = [f"{sign}TRELLIS_QUANT", f"{sign}TRELLIS_QUANT_DC"]
+        jpeglib.from_spatial(pixels[..., None]).write_spatial(str(path), qt=30, flags=flags)
+        written[sign] = path.read_bytes()
+    assert data == written["+"] != written["-"]  # trellis quantisation is on by default
 
 
 def test_jpeg_scan_bytes_excludes_every_marker_segment():

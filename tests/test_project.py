@@ -26,9 +26,10 @@ def test_environment_yml_names_the_same_packages_as_pyproject():
     conda = set()
     text = (ROOT / "environment.yml").read_text()
     for line in text.split("dependencies:", 1)[1].splitlines():
-        m = re.match(r"^  - ([A-Za-z0-9_.\-]+)", line)
+        # conda packages, and the pip: section's (not "-e .")
+        m = re.match(r"^  - ([A-Za-z0-9_.\-]+)|^      - ([A-Za-z0-9][A-Za-z0-9_.\-]*)", line)
         if m:
-            conda.add(_name(m.group(1)))
+            conda.add(_name(m.group(1) or m.group(2)))
     conda -= {"python", "pip"}
     assert conda == wanted, f"only in environment.yml: {conda - wanted}; only in pyproject.toml: {wanted - conda}"
 
