@@ -141,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         child(Path(args.child[0]), Path(args.child[1]), int(args.child[2]))
         return 0
     print(machine())
+    start_load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     started = time.perf_counter()
     scales = ["small", "full"] if args.scale == "full" else ["small"]
     rows = [row for s in scales for row in measure(SCALES[s])]
@@ -151,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
             command(),
             machine(),
             "moved: patches whose code differs from the reference's (half the L1 distance of the histograms); "
-            f"total {time.perf_counter() - started:.0f} s",
+            f"total {time.perf_counter() - started:.0f} s; load average at the start {start_load}, at the end "
+            f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}",
         ],
     )
     return 0

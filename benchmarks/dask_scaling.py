@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/dask_scaling.py                 # what dask_scaling.csv holds (about 6 min)
     .venv/bin/python benchmarks/dask_scaling.py --scale small   # the slice tests/test_streaming.py reruns
     .venv/bin/python benchmarks/dask_scaling.py --scale 400 --append   # one more run of the 400 images
+    .venv/bin/python benchmarks/dask_scaling.py --scale 48 --repeat 3   # the 48 images only, 3 rounds
 
 For each folder size (``SCALES``) it writes that many PNG images (random crops
 and flips of the bundled images, 192 to 512 pixels a side) to a temporary
@@ -43,7 +44,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from results import HERE, OtherLoad, command, load, machine, read_csv, write_csv
+from results import HERE, OtherLoad, command, load, machine, provenance, read_csv, write_csv
 from threadpoolctl import threadpool_limits
 
 import helpers
@@ -54,6 +55,7 @@ SCALES = {
     "small": {"sizes": (48,), "k": 64, "repeat": 1},
     "full": {"sizes": (48, 400), "k": 1024, "repeat": 5},
     "400": {"sizes": (400,), "k": 1024, "repeat": 5},  # the large folder only: fits a short quiet spell
+    "48": {"sizes": (48,), "k": 1024, "repeat": 5},  # the small folder only: what a heavily loaded machine allows
 }
 MIN_SIDE, MAX_SIDE = 192, 512
 FILES_PER_TASK = 8
@@ -256,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", choices=SCALES, default="full")
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), help="configurations to run (default: all)")
     parser.add_argument("--csv", type=Path, default=HERE / "dask_scaling.csv", help="where to write the rows")
+    parser.add_argument("--repeat", type=int, help="timed rounds (default: the scale's)")
     parser.add_argument("--append", action="store_true", help="add this run's rows to the CSV as the next run")
     parser.add_argument("--summary", action="store_true", help="print the summary of an existing CSV and stop")
     args = parser.parse_args(argv)
@@ -265,7 +268,12 @@ def main(argv: list[str] | None = None) -> int:
     old_rows, old_comments = [], []
     if args.append and args.csv.exists():
         old_rows = read_csv(args.csv)
-        old_comments = [line[2:].rstrip("\n") for line in open(args.csv) if line.startswith("# ")]
+        # every run keeps its own provenance line ("run N: kernel ..."); write_csv adds the newest one last
+        old_comments = [
+            line[2:].rstrip("\n")
+            for line in open(args.csv)
+            if line.startswith("# ") and not line.startswith("# kernel ")
+        ]
     run = max((r["run"] for r in old_rows), default=0) + 1
     scale = SCALES[args.scale]
     about = machine()
@@ -275,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     rows = []
     for n in scale["sizes"]:
-        rows += [{"run": run} | row for row in measure(n, scale["k"], scale["repeat"], args.configs)]
+        rows += [{"run": run} | row for row in measure(n, scale["k"], args.repeat or scale["repeat"], args.configs)]
     write_csv(
         args.csv,
         old_rows + rows,
@@ -283,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
             *old_comments,
             f"run {run}: {command()}",
             f"run {run}: {about}",
+            f"run {run}: {provenance()}",
             f"run {run}: images {MIN_SIDE}-{MAX_SIDE} px a side, {FILES_PER_TASK} files per Dask task; load average "
             f"at the start {start_load}, at the end {', '.join(f'{x:.2f}' for x in os.getloadavg())}; "
             f"total {time.perf_counter() - started:.0f} s; others: cores kept busy by other processes during a run",

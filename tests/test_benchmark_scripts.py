@@ -73,3 +73,16 @@ def test_blas_agreement_reproduces_its_csv(tmp_path):
     for row in rows:
         old = _committed(row, committed, ("images", "k", "setting"))
         assert row["patches"] == old["patches"] and row["reference_codebook_equal"] is True
+
+
+@pytest.mark.parametrize("name", ["blas_agreement", "dask_scaling", "memory", "n2_wall"])
+def test_csv_header_names_kernel_threads_and_lock(name):
+    """Every run of notebook 10's benchmark CSVs states its command, kernel, BLAS threads and requirements.lock hash."""
+    comments = [line for line in open(BENCHMARKS / f"{name}.csv") if line.startswith("# ")]
+    assert any(".venv/bin/python benchmarks/" in line for line in comments)
+    runs = sorted({int(line.split()[2].rstrip(":")) for line in comments if line.startswith("# run ")}) or [None]
+    for run in runs:
+        prefix = "# " if run is None else f"# run {run}: "
+        line = next((line for line in comments if line.startswith(f"{prefix}kernel ")), None)
+        assert line is not None, f"{name}.csv: no kernel line for run {run}"
+        assert "BLAS threads" in line and "requirements.lock sha256 " in line, line
