@@ -1,6 +1,6 @@
 """What the tile task's in-domain codebook is worth: codebooks fitted inside and outside the scored images.
 
-    OMP_NUM_THREADS=1 python benchmarks/outside.py [--seeds 0 1 2 3 4] [--set {08,11}] [--out CSV]
+    OMP_NUM_THREADS=1 python benchmarks/outside.py [--seeds 0 1 2 3 4] [--set {06,08,11}] [--out CSV]
 
 The tile task (`helpers.evaluation.tile_task`) fits its codebooks on the other
 tiles of the very images whose tiles are scored: an in-domain vocabulary, which
@@ -20,13 +20,18 @@ average and Ward's linkage), the lecture's recipe (counts, cosine, average
 linkage), and colour + LBP (fit ``none``: no codebook) on the same halves, the
 reference the codebook descriptors are compared with.
 
+``--set 06`` scores notebook 06's whitening with hard counts: gray patches
+with Coates & Ng's contrast normalisation, without and with their ZCA
+(``K = 1024``, Hellinger with average and Ward's linkage).
+
 ``--set 11`` scores notebook 11's codebook-size comparison instead, as its
 ``encodings`` study defines the variants: hard counts with ``K = 1024`` and
 ``K = 64`` (Hellinger) and VLAD with ``K = 64``, power and intra-normalisation
 (Euclidean), each with average and Ward's linkage.
 
 One row per variant, fit, readout and seed, to ``benchmarks/descriptors-outside.csv``
-(``--set 11``: ``descriptors-outside-encodings.csv``; or ``--out``).
+(``--set 06``: ``descriptors-outside-normalisation.csv``; ``--set 11``:
+``descriptors-outside-encodings.csv``; or ``--out``).
 """
 
 from __future__ import annotations
@@ -62,8 +67,17 @@ ENCODINGS = {
     name: (studies()["encodings"][name][0], readouts, True)
     for name, readouts in (("hard", HELLINGER), ("hard, K 64", HELLINGER), ("VLAD 64, power+intra", VLAD))
 }
+#: Notebook 06's whitening with hard counts (K = 1024): standardised gray patches, without and with ZCA.
+NORMALISATION = {
+    name: (studies()["normalisation"][name][0], HELLINGER, True)
+    for name in ("gray, standardize", "gray, standardize + ZCA")
+}
 #: The variant sets: ``--set`` name: (variants, default CSV).
-SETS = {"08": (VARIANTS, "descriptors-outside.csv"), "11": (ENCODINGS, "descriptors-outside-encodings.csv")}
+SETS = {
+    "06": (NORMALISATION, "descriptors-outside-normalisation.csv"),
+    "08": (VARIANTS, "descriptors-outside.csv"),
+    "11": (ENCODINGS, "descriptors-outside-encodings.csv"),
+}
 #: The halves and the subsample draw from a stream of their own, not tile_task's default_rng(seed).
 STREAM = 1
 
@@ -135,8 +149,12 @@ def rows(seeds, images=None, log=None, only=None, variants=None):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=list(ev.SEEDS))
-    parser.add_argument("--set", choices=SETS, default="08", help="08: notebook 08's descriptors; 11: its K and VLAD")
-    parser.add_argument("--out", type=Path, help="default: descriptors-outside.csv (--set 11: -encodings.csv)")
+    parser.add_argument(
+        "--set", choices=SETS, default="08", help="06: whitening; 08: notebook 08's descriptors; 11: its K and VLAD"
+    )
+    parser.add_argument(
+        "--out", type=Path, help="default: descriptors-outside.csv (--set 06, 11: -normalisation, -encodings)"
+    )
     args = parser.parse_args(argv)
     variants, name = SETS[args.set]
     args.out = args.out or HERE / name

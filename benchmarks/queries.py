@@ -1,6 +1,6 @@
 """Per-query scores of notebook 08's headline descriptors, for uncertainty over the collection's source images.
 
-    OMP_NUM_THREADS=1 python benchmarks/queries.py [--seeds 0 1 2 3 4] [--set {08,11}] [--out CSV]
+    OMP_NUM_THREADS=1 python benchmarks/queries.py [--seeds 0 1 2 3 4] [--set {06,08,11}] [--out CSV]
 
 The descriptor CSVs hold one mean per task, variant, readout and seed. A
 difference between two descriptors over five seeds says how much it moves with
@@ -10,6 +10,10 @@ average precision, with its source image (``label``), so that notebook 08 can
 resample the source images (a bootstrap over images) and ask how much a
 difference depends on which images the collection happens to hold.
 
+``--set 06`` keeps notebook 06's: raw, centred, standardised and whitened gray
+patches with hard counts (``K = 1024``), and Coates & Ng's gray recipe without
+whitening, with their epsilon and with 1 times the mean eigenvalue (Hellinger).
+
 ``--set 11`` keeps notebook 11's headline comparisons instead, as its
 ``encodings`` study defines the variants: gray against colour patches (hard
 counts, ``K = 1024``, Hellinger), and hard counts against VLAD with ``K = 64``:
@@ -18,7 +22,8 @@ against power-normalised VLAD (each pair under one distance), and Hellinger
 against VLAD with power and intra-normalisation (equal ``K``).
 
 One row per task, variant, readout, seed and query, to
-``benchmarks/descriptors-queries.csv`` (``--set 11``: ``descriptors-queries-encodings.csv``; or ``--out``).
+``benchmarks/descriptors-queries.csv`` (``--set 06``: ``descriptors-queries-normalisation.csv``; ``--set 11``:
+``descriptors-queries-encodings.csv``; or ``--out``).
 """
 
 from __future__ import annotations
@@ -61,8 +66,26 @@ ENCODINGS = {
         ("VLAD 64, power+intra", EUCLIDEAN),
     )
 }
+#: Notebook 06's headline comparisons (Hellinger, as its tables): mean removal, whitening with hard counts, and
+#: whitening within Coates & Ng's recipe (none, theirs and 1 x the mean eigenvalue).
+NORMALISATION = {
+    name: (studies()["normalisation"][name][0], HELLINGER)
+    for name in (
+        "gray, none",
+        "gray, center",
+        "gray, standardize",
+        "gray, standardize + ZCA",
+        "C&N gray, no ZCA",
+        "C&N gray, ZCA 0.1 (theirs)",
+        "C&N gray, ZCA 1.0 x mean eigenvalue",
+    )
+}
 #: The variant sets: ``--set`` name: (variants, default CSV).
-SETS = {"08": (VARIANTS, "descriptors-queries.csv"), "11": (ENCODINGS, "descriptors-queries-encodings.csv")}
+SETS = {
+    "06": (NORMALISATION, "descriptors-queries-normalisation.csv"),
+    "08": (VARIANTS, "descriptors-queries.csv"),
+    "11": (ENCODINGS, "descriptors-queries-encodings.csv"),
+}
 
 
 def rows(seeds, images=None, log=None, variants=None):
@@ -98,8 +121,10 @@ def rows(seeds, images=None, log=None, variants=None):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=list(ev.SEEDS))
-    parser.add_argument("--set", choices=SETS, default="08", help="08: notebook 08's descriptors; 11: its headlines")
-    parser.add_argument("--out", type=Path, help="default: descriptors-queries.csv (--set 11: -encodings.csv)")
+    parser.add_argument("--set", choices=SETS, default="08", help="06, 08, 11: that notebook's headlines")
+    parser.add_argument(
+        "--out", type=Path, help="default: descriptors-queries.csv (--set 06, 11: -normalisation, -encodings)"
+    )
     args = parser.parse_args(argv)
     variants, name = SETS[args.set]
     args.out = args.out or HERE / name
@@ -111,6 +136,7 @@ def main(argv=None) -> int:
         writer.writeheader()
         for key, query in rows(args.seeds, log=sys.stderr, variants=variants):
             writer.writerow(key | {k: (f"{v:.6f}" if isinstance(v, float) else v) for k, v in query.items()})
+            f.flush()
     print(f"wrote {args.out} in {time.perf_counter() - start:.0f} s", file=sys.stderr)
     return 0
 

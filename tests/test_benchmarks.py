@@ -212,6 +212,29 @@ def test_notebook_11s_per_query_rows_reproduce_their_csv(collection):
             assert [q[key] for q in new] == pytest.approx([r[key] for r in old], abs=HEADLINE), (readout, key)
 
 
+def test_notebook_06s_per_query_rows_reproduce_their_csv(collection):
+    """descriptors-queries-normalisation.csv has its kernel, seeds 0, 2, 4; seed 0's centred tiles regenerate."""
+    from itertools import islice
+
+    script = benchmark("queries")
+    path = BENCHMARKS / "descriptors-queries-normalisation.csv"
+    assert path.read_text().splitlines()[1].startswith("# kernel ")
+    stored = read_csv(path)
+    assert {(r["task"], r["variant"], r["readout"], r["seed"]) for r in stored} == {
+        (task, variant, readout, seed)
+        for task in ("tiles", "copies")
+        for variant, (_, readouts) in script.NORMALISATION.items()
+        for readout in readouts
+        for seed in (0, 2, 4)
+    }
+    variants = {"gray, center": script.NORMALISATION["gray, center"]}  # its 160 tile queries come first
+    new = [q for _, q in islice(script.rows([0], images=collection, variants=variants), 160)]
+    old = [r for r in stored if (r["task"], r["variant"], r["seed"]) == ("tiles", "gray, center", 0)]
+    assert [q["label"] for q in new] == [r["label"] for r in old]
+    for key in ("p@5", "ap"):
+        assert [q[key] for q in new] == pytest.approx([r[key] for r in old], abs=HEADLINE), key
+
+
 #: Notebook 07's best patch coder.
 BEST_CODER = "mean-removed VQ, 2 stages"
 
