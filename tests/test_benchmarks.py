@@ -286,3 +286,16 @@ def test_codec_benchmark_reproduces_its_vq_rows(tmp_path):
         assert old["bytes"] - 4 <= new["bytes"] <= old["bytes"] + 4, (old["bytes"], new["bytes"])
         same = ("codec", "setting", "image", "table_bytes", "psnr", "ssim")
         assert _same({k: new[k] for k in same}, {k: old[k] for k in same})
+
+
+def test_split_oracles_unflagged_rows_are_the_descriptor_studies_scores():
+    """split_oracle.py's rows without the flag score the lecture's recipe as descriptors.py did (seeds 1-4, both tasks).
+
+    A change in how the script describes or scores the items (rather than in the flag) moves these rows.
+    """
+    oracle = [r for r in read_csv(BENCHMARKS / "split-oracle.csv") if r["variant"] == "lecture" and r["flag"] == "no"]
+    stored = [r for r in read_csv(BENCHMARKS / "descriptors-measures.csv") if r["readout"] == "counts cosine"]
+    assert {(r["task"], r["seed"]) for r in oracle} == {(t, s) for t in ("tiles", "copies") for s in (1, 2, 3, 4)}
+    for row in oracle:
+        (twin,) = [r for r in stored if (r["task"], r["variant"], r["seed"]) == (row["task"], "lecture", row["seed"])]
+        assert abs(row["p@5"] - twin["p@5"]) < 1e-6 and abs(row["map"] - twin["map"]) < 1e-6, (row, twin)
