@@ -18,8 +18,9 @@ Parts (each writes one CSV, whose first line says how to regenerate it):
   chooses its best coder on, so that the test images only report it.
 * ``anchors``: JPEG (libjpeg-turbo, with and without headers), JPEG 2000, WebP, AVIF and
   JPEG at half size on each test image at many settings.
-* ``mozjpeg``: JPEG written by mozjpeg (through jpeglib) on each test image at every quality
-  from 1 to 95, the stronger JPEG anchor; its own part, since ``anchors`` takes hours (AVIF).
+* ``mozjpeg``: JPEG written by mozjpeg (through jpeglib, with ``+FORCE_BASELINE``: 8-bit
+  quantisation tables, as ITU-T T.81 requires) on each test image at every quality from 1 to 95,
+  the stronger JPEG anchor; its own part, since ``anchors`` takes hours (AVIF).
 * ``vq``: the VQ coders of notebook 07 on each test image at many values of lam.
 
 The test images are those of notebook 07; nothing about them is used in training

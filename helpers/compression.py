@@ -36,7 +36,10 @@ ANCHORS = {
     "WebP": "quality 0-100 (libwebp, method 6: the slowest and smallest)",
     "AVIF": "quality 0-100 (libavif with aom, speed 0: the slowest and smallest; 4:0:0 gray)",
     "JPEG, half size": "quality 1-95 of JPEG on the image downsampled by 2; decoded and upsampled (bicubic)",
-    "JPEG (mozjpeg)": "quality 1-95 (mozjpeg 4.0.3 through jpeglib, its defaults: trellis quantisation, progressive)",
+    "JPEG (mozjpeg)": (
+        "quality 1-95 (mozjpeg 4.0.3 through jpeglib, its defaults: trellis quantisation, progressive;"
+        " +FORCE_BASELINE: 8-bit tables)"
+    ),
 }
 
 
@@ -212,11 +215,14 @@ def _jpeg(pixels: np.ndarray, quality: int) -> bytes:
 
 
 def _mozjpeg(pixels: np.ndarray, quality: int) -> bytes:
-    """mozjpeg 4.0.3 (bundled with jpeglib) at its defaults, as its ``cjpeg -quality q`` writes a gray image.
+    """mozjpeg 4.0.3 (bundled with jpeglib) at its defaults plus ``+FORCE_BASELINE``, as ``cjpeg -quality q -baseline``.
 
     mozjpeg's default profile: trellis quantisation of the AC and DC coefficients, its own
     quantisation tables (``quant-table 3``) scaled by the quality, optimised Huffman tables,
-    progressive scans with an optimised scan script, and deringing. jpeglib writes to a file only.
+    progressive scans with an optimised scan script, and deringing. ``+FORCE_BASELINE`` clips the
+    scaled table entries to 1-255: without it mozjpeg writes 16-bit tables (Pq = 1) at low qualities
+    (up to about 60 on the test images), which ITU-T T.81 B.2.4.1 forbids for 8-bit samples. The
+    scans stay progressive. jpeglib writes to a file only.
     """
     import tempfile
 
@@ -225,7 +231,9 @@ def _mozjpeg(pixels: np.ndarray, quality: int) -> bytes:
     jpeglib.version.set("mozjpeg403")
     with tempfile.TemporaryDirectory() as folder:
         path = f"{folder}/image.jpg"
-        jpeglib.from_spatial(np.ascontiguousarray(pixels[..., None])).write_spatial(path, qt=quality)
+        jpeglib.from_spatial(np.ascontiguousarray(pixels[..., None])).write_spatial(
+            path, qt=quality, flags=["+FORCE_BASELINE"]
+        )
         with open(path, "rb") as f:
             return f.read()
 

@@ -58,10 +58,38 @@ def test_mozjpeg_writes_progressive_trellis_quantised_files(tmp_path):
     written = {}
     for sign in "+-":
         path = tmp_path / f"{sign}.jpg"
-        flags = [f"{sign}TRELLIS_QUANT", f"{sign}TRELLIS_QUANT_DC"]
+        flags = [f"{sign}TRELLIS_QUANT", f"{sign}TRELLIS_QUANT_DC", "+FORCE_BASELINE"]
         jpeglib.from_spatial(pixels[..., None]).write_spatial(str(path), qt=30, flags=flags)
         written[sign] = path.read_bytes()
     assert data == written["+"] != written["-"]  # trellis quantisation is on by default
+
+
+def _dqt_precisions(data: bytes) -> list[int]:
+    """The Pq field (0: 8-bit, 1: 16-bit) of every quantisation table in a JPEG file's DQT segments."""
+    precisions, at = [], 2
+    while at + 4 <= len(data) and data[at] == 0xFF and data[at + 1] not in (0xDA, 0xD9):
+        length = int.from_bytes(data[at + 2 : at + 4], "big")
+        if data[at + 1] == 0xDB:
+            table = at + 4
+            while table < at + 2 + length:
+                precisions.append(data[table] >> 4)
+                table += 1 + 64 * (1 + (data[table] >> 4))
+        at += 2 + length
+    return precisions
+
+
+@pytest.mark.parametrize("quality", [1, 5, 30, 60])
+def test_mozjpeg_anchor_keeps_8_bit_tables_as_t81_requires(quality, tmp_path):
+    import jpeglib
+
+    pixels = np.round(compression.gray8(smooth_image(64, 64, seed=2)) * 255).astype(np.uint8)
+    data = compression.anchor_roundtrip(pixels / 255, "JPEG (mozjpeg)", quality)[1]
+    assert _dqt_precisions(data) and set(_dqt_precisions(data)) == {0}
+    if quality <= 30:  # without +FORCE_BASELINE mozjpeg writes 16-bit tables (Pq = 1) at these qualities
+        jpeglib.version.set("mozjpeg403")
+        path = tmp_path / "default.jpg"
+        jpeglib.from_spatial(pixels[..., None]).write_spatial(str(path), qt=quality)
+        assert 1 in _dqt_precisions(path.read_bytes())
 
 
 def test_jpeg_scan_bytes_excludes_every_marker_segment():
