@@ -136,44 +136,29 @@ def test_headline_rows_regenerate_on_this_kernel(study, task, collection):
             assert fresh == pytest.approx(match[key], abs=HEADLINE, nan_ok=True), (row["readout"], key)
 
 
-def test_the_outside_codebook_study_reproduces_its_csv(collection):
-    """descriptors-outside.csv names its kernel, covers every row, and its seed-0 slice without the best regenerates."""
+@pytest.mark.parametrize(
+    ("csv", "variants", "only"),
+    [
+        ("descriptors-outside.csv", "VARIANTS", ["lecture", "colour + LBP"]),  # notebook 08's; the best takes 15 s more
+        ("descriptors-outside-encodings.csv", "ENCODINGS", ["hard, K 64"]),  # notebook 11's
+    ],
+)
+def test_the_outside_codebook_studies_reproduce_their_csvs(collection, csv, variants, only):
+    """outside.py's CSVs name their kernel, cover every row, and a seed-0 slice of two variants regenerates."""
     script = benchmark("outside")
-    path = BENCHMARKS / "descriptors-outside.csv"
+    variants = getattr(script, variants)
+    path = BENCHMARKS / csv
     assert path.read_text().splitlines()[1].startswith("# kernel ")
     stored = read_csv(path)
     expected = {
         (variant, fit, readout, seed)
-        for variant, (_, readouts, has_codebook) in script.VARIANTS.items()
+        for variant, (_, readouts, has_codebook) in variants.items()
         for fit in (("inside", "outside") if has_codebook else ("none",))
         for readout in readouts
         for seed in script.ev.SEEDS
     }
     assert {(r["variant"], r["fit"], r["readout"], r["seed"]) for r in stored} == expected
-    produced = list(script.rows([0], images=collection, only=["lecture", "colour + LBP"]))  # the best takes 15 s more
-    assert len(produced) == 4
-    for row in produced:
-        match = _committed(row, stored, ("task", "variant", "fit", "readout", "seed"))
-        assert row["fit_tiles"] == match["fit_tiles"]
-        for key in script.MEASURES:
-            assert row[key] == pytest.approx(match[key], abs=HEADLINE), (row["variant"], row["fit"], key)
-
-
-def test_notebook_11s_outside_codebook_rows_reproduce_their_csv(collection):
-    """descriptors-outside-encodings.csv names its kernel, covers every row, and its seed-0 K = 64 slice regenerates."""
-    script = benchmark("outside")
-    path = BENCHMARKS / "descriptors-outside-encodings.csv"
-    assert path.read_text().splitlines()[1].startswith("# kernel ")
-    stored = read_csv(path)
-    expected = {
-        (variant, fit, readout, seed)
-        for variant, (_, readouts, _) in script.ENCODINGS.items()
-        for fit in ("inside", "outside")
-        for readout in readouts
-        for seed in script.ev.SEEDS
-    }
-    assert {(r["variant"], r["fit"], r["readout"], r["seed"]) for r in stored} == expected
-    produced = list(script.rows([0], images=collection, only=["hard, K 64"], variants=script.ENCODINGS))
+    produced = list(script.rows([0], images=collection, only=only, variants=variants))
     assert len(produced) == 4
     for row in produced:
         match = _committed(row, stored, ("task", "variant", "fit", "readout", "seed"))
