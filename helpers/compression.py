@@ -215,7 +215,10 @@ def _jpeg(pixels: np.ndarray, quality: int) -> bytes:
 
 
 def _mozjpeg(pixels: np.ndarray, quality: int) -> bytes:
-    """mozjpeg 4.0.3 (bundled with jpeglib) at its defaults plus ``+FORCE_BASELINE``, as ``cjpeg -quality q -baseline``.
+    """mozjpeg 4.0.3 (bundled with jpeglib) at its defaults plus ``+FORCE_BASELINE``.
+
+    As ``cjpeg -quality q`` with only the table clipping of ``-baseline`` (which also turns off
+    progressive scans in ``cjpeg``).
 
     mozjpeg's default profile: trellis quantisation of the AC and DC coefficients, its own
     quantisation tables (``quant-table 3``) scaled by the quality, optimised Huffman tables,
