@@ -1,6 +1,7 @@
 """What the gray/colour split of the sources is worth: retrieval with and without a gray/colour flag (notebook 08).
 
-    OMP_NUM_THREADS=1 python benchmarks/split_oracle.py [--seeds 1 2 3 4] [--tasks tiles copies] [--out CSV]
+    OMP_NUM_THREADS=1 python benchmarks/split_oracle.py [--seeds 1 2 3 4] [--tasks tiles copies]
+        [--variants NAME ...] [--out CSV]
 
 Half of the tile task's sources are gray (three equal channels). A colour
 descriptor can tell gray sources from colour ones for free; a gray one cannot.
@@ -37,6 +38,8 @@ HELLINGER = ("sqrt", "euclidean")
 #: name: (descriptor, (norm, metric), tasks)
 VARIANTS = {
     "lecture": (studies()["measures"]["lecture"][0], ("counts", "cosine"), ("tiles", "copies")),
+    # the same codebook and counts read out as the histogram descriptors are (added later; its rows follow the others)
+    "lecture, Hellinger": (studies()["measures"]["lecture"][0], HELLINGER, ("tiles", "copies")),
     "gray histogram": (FunctionTransformer(helpers.gray_hists), HELLINGER, ("tiles", "copies")),
     "colour histogram": (FunctionTransformer(helpers.colour_hists), HELLINGER, ("tiles", "copies")),
     "LBP": (FunctionTransformer(helpers.lbp_hists, kw_args={"radius": (1, 2, 3)}), HELLINGER, ("tiles", "copies")),
@@ -51,15 +54,15 @@ def gray_sources(images) -> set[str]:
     return {n for n, image in zip(images.names, images, strict=True) if np.ptp(image[..., :3] - image[..., :1]) == 0}
 
 
-def rows(seeds, tasks, images=None, log=None):
-    """Yield one dict per task, variant, seed and flag."""
+def rows(seeds, tasks, images=None, log=None, variants=None):
+    """Yield one dict per task, variant, seed and flag (``variants``: names from VARIANTS; default all)."""
     images = helpers.load_images() if images is None else images
     gray = sorted(gray_sources(images))
     for seed in seeds:
         for task_name in tasks:
             task = (ev.tile_task if task_name == "tiles" else ev.copy_task)(seed, images)
             for variant, (descriptor, (norm, metric), where) in VARIANTS.items():
-                if task_name not in where:
+                if task_name not in where or (variants is not None and variant not in variants):
                     continue
                 start = time.perf_counter()
                 scores = {"no": [], "yes": []}
@@ -91,10 +94,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4])
     parser.add_argument("--tasks", nargs="+", choices=("tiles", "copies"), default=["tiles", "copies"])
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     parser.add_argument("--out", type=Path, default=HERE / "split-oracle.csv")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    out = list(rows(args.seeds, args.tasks, log=sys.stderr))
+    out = list(rows(args.seeds, args.tasks, log=sys.stderr, variants=args.variants))
     write_csv(args.out, out, [f"made by: OMP_NUM_THREADS=1 {command()}"])
     print(f"wrote {args.out} in {time.perf_counter() - start:.0f} s", file=sys.stderr)
     return 0

@@ -273,14 +273,27 @@ def test_codec_benchmark_reproduces_its_vq_rows(tmp_path):
         assert _same({k: new[k] for k in same}, {k: old[k] for k in same})
 
 
-def test_split_oracles_unflagged_rows_are_the_descriptor_studies_scores():
-    """split_oracle.py's rows without the flag score the lecture's recipe as descriptors.py did (seeds 1-4, both tasks).
+@pytest.mark.parametrize("variant, readout", [("lecture", "counts cosine"), ("lecture, Hellinger", "sqrt euclidean")])
+def test_split_oracles_unflagged_rows_are_the_descriptor_studies_scores(variant, readout):
+    """Split_oracle.py's unflagged rows score the lecture's codebook as descriptors.py does (seeds 1-4, both tasks).
 
-    A change in how the script describes or scores the items (rather than in the flag) moves these rows.
+    Both readouts: the lecture's recipe (counts, cosine) and its histograms with Hellinger (sqrt, Euclidean), the
+    rows appended later. A change in how the script describes or scores the items (rather than in the flag) moves them.
     """
-    oracle = [r for r in read_csv(BENCHMARKS / "split-oracle.csv") if r["variant"] == "lecture" and r["flag"] == "no"]
-    stored = [r for r in read_csv(BENCHMARKS / "descriptors-measures.csv") if r["readout"] == "counts cosine"]
+    oracle = [r for r in read_csv(BENCHMARKS / "split-oracle.csv") if r["variant"] == variant and r["flag"] == "no"]
+    stored = [r for r in read_csv(BENCHMARKS / "descriptors-measures.csv") if r["readout"] == readout]
     assert {(r["task"], r["seed"]) for r in oracle} == {(t, s) for t in ("tiles", "copies") for s in (1, 2, 3, 4)}
     for row in oracle:
         (twin,) = [r for r in stored if (r["task"], r["variant"], r["seed"]) == (row["task"], "lecture", row["seed"])]
         assert abs(row["p@5"] - twin["p@5"]) < 1e-6 and abs(row["map"] - twin["map"]) < 1e-6, (row, twin)
+
+
+def test_split_oracle_runs_only_the_variants_asked_for():
+    """``--variants`` (``rows(variants=...)``) scores only the named variants, the way the appended rows were made."""
+    script = benchmark("split_oracle")
+    assert "lecture, Hellinger" in script.VARIANTS
+    stored = [r for r in read_csv(BENCHMARKS / "split-oracle.csv") if r["variant"] == "tiny image" and r["seed"] == 1]
+    new = list(script.rows([1], ["copies"], variants=["tiny image"]))
+    assert {r["variant"] for r in new} == {"tiny image"} and len(new) == len(stored) == 2
+    for a, b in zip(new, stored, strict=True):
+        assert abs(float(a["p@5"]) - b["p@5"]) < 1e-6 and abs(float(a["map"]) - b["map"]) < 1e-6, (a, b)
