@@ -62,7 +62,8 @@ def gray8(image) -> np.ndarray:
 def scores(ref, decoded) -> tuple[float, float]:
     """PSNR (dB) and SSIM of a decoded image against its 8-bit reference, both on [0, 1] (``data_range=1``).
 
-    SSIM as Wang et al. (2004) set it: Gaussian window, sigma 1.5, population covariances.
+    SSIM as scikit-image computes it with Wang et al.'s (2004) window: Gaussian, sigma 1.5, population
+    covariances, at full resolution (without their downsampling by ``round(min(H, W) / 256)``).
 
     Examples
     --------
@@ -223,9 +224,9 @@ def _mozjpeg(pixels: np.ndarray, quality: int) -> bytes:
     mozjpeg's default profile: trellis quantisation of the AC and DC coefficients, its own
     quantisation tables (``quant-table 3``) scaled by the quality, optimised Huffman tables,
     progressive scans with an optimised scan script, and deringing. ``+FORCE_BASELINE`` clips the
-    scaled table entries to 1-255: without it mozjpeg writes 16-bit tables (Pq = 1) at low qualities
-    (up to about 60 on the test images), which ITU-T T.81 B.2.4.1 forbids for 8-bit samples. The
-    scans stay progressive. jpeglib writes to a file only.
+    scaled table entries to 1-255: without it mozjpeg writes 16-bit tables (Pq = 1) at low and
+    middle qualities (up to quality 65 on every test image of notebook 07), which ITU-T T.81
+    B.2.4.1 forbids for 8-bit samples. The scans stay progressive. jpeglib writes to a file only.
     """
     import tempfile
 
