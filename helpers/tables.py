@@ -78,17 +78,21 @@ def spread(values) -> tuple[float, float]:
     return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
 
 
-def paired(a, b) -> dict[str, float]:
+def paired(a, b, level: float = 0.95) -> dict[str, float]:
     """Compare two variants scored on the same seeds: the per-seed differences ``a - b`` and two paired tests.
 
     Returns ``diff`` (mean), ``sd``, ``wins`` (seeds where ``a > b``), ``n``, ``t_p``
-    (:func:`scipy.stats.ttest_rel`) and ``wilcoxon_p``; a p-value is NaN when every difference is 0.
+    (:func:`scipy.stats.ttest_rel`), ``low`` and ``high`` (its two-sided ``level``
+    interval of the mean difference, ``n - 1`` degrees of freedom) and ``wilcoxon_p``;
+    a p-value is NaN, and the interval is ``diff`` to ``diff``, when every difference is the same.
 
     Examples
     --------
     >>> r = paired([0.5, 0.6, 0.7, 0.6, 0.55], [0.4, 0.45, 0.5, 0.5, 0.5])
     >>> round(r["diff"], 3), r["wins"], round(r["t_p"], 4), r["wilcoxon_p"]
     (0.12, 5, 0.0093, 0.0625)
+    >>> round(r["low"], 3), round(r["high"], 3)
+    (0.049, 0.191)
     """
     from scipy.stats import ttest_rel, wilcoxon
 
@@ -97,12 +101,16 @@ def paired(a, b) -> dict[str, float]:
         raise ValueError(f"paired scores must be two 1-D arrays of the same length >= 2, got {a.shape} and {b.shape}")
     d = a - b
     constant = np.allclose(d, d[0])
+    test = None if constant else ttest_rel(a, b)
+    low, high = (d.mean(), d.mean()) if constant else test.confidence_interval(level)
     return {
         "diff": float(d.mean()),
         "sd": float(d.std(ddof=1)),
         "wins": int((d > 0).sum()),
         "n": len(d),
-        "t_p": float("nan") if constant else float(ttest_rel(a, b).pvalue),
+        "t_p": float("nan") if constant else float(test.pvalue),
+        "low": float(low),
+        "high": float(high),
         "wilcoxon_p": float("nan") if not d.any() else float(wilcoxon(a, b).pvalue),
     }
 
