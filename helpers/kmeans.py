@@ -1,6 +1,7 @@
 """K-means that hold on every machine: fits and nearest codes that do not depend on the BLAS kernel.
 
-:func:`steady_kmeans` fits exactly ``max_iter`` passes on rows passed through :func:`untie`;
+:func:`steady_kmeans` fits exactly ``max_iter`` passes on rows passed through :func:`untie`, from a
+:func:`kmeans_plusplus` start;
 :func:`nearest_codes` ranks codes in float32 and re-ranks near ties in float64.
 """
 
@@ -9,9 +10,9 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from sklearn.utils import gen_batches
+from sklearn.utils import check_random_state, gen_batches
 
-__all__ = ["fitting_k", "nearest_codes", "steady_kmeans", "untie"]
+__all__ = ["fitting_k", "kmeans_plusplus", "nearest_codes", "steady_kmeans", "untie"]
 
 
 def nearest_codes(rows, centres) -> np.ndarray:
@@ -74,10 +75,11 @@ def nearest_codes(rows, centres) -> np.ndarray:
     return codes
 
 
-def steady_kmeans(n_clusters: int, batch_size: int, max_iter: int, random_state, **params):
+def steady_kmeans(n_clusters: int, batch_size: int, max_iter: int, random_state, **params_):
     """A :class:`~sklearn.cluster.MiniBatchKMeans` whose fit does not depend on the BLAS kernel or thread count.
 
-    One k-means++ start, exactly ``max_iter`` passes (no early stopping); fit it on rows passed through :func:`untie`.
+    One :func:`kmeans_plusplus` start, exactly ``max_iter`` passes (no early stopping); fit it on rows passed
+    through :func:`untie`.
 
     Examples
     --------
@@ -88,8 +90,46 @@ def steady_kmeans(n_clusters: int, batch_size: int, max_iter: int, random_state,
     """
     from sklearn.cluster import MiniBatchKMeans
 
-    params = {"batch_size": batch_size, "max_iter": max_iter, "random_state": random_state} | params
-    return MiniBatchKMeans(n_clusters, n_init=1, max_no_improvement=None, **params)
+    params = {"batch_size": batch_size, "max_iter": max_iter, "random_state": random_state, "init": kmeans_plusplus}
+    return MiniBatchKMeans(n_clusters, n_init=1, max_no_improvement=None, **(params | params_))
+
+
+def kmeans_plusplus(X, n_clusters: int, random_state) -> np.ndarray:
+    """``n_clusters`` starting code vectors (n_clusters, d) drawn from the rows of ``X`` (n, d) by greedy k-means++.
+
+    The recipe and the random draws of scikit-learn's ``kmeans_plusplus`` (Arthur and Vassilvitskii, 2007,
+    with ``2 + log(n_clusters)`` trials per pick), with the distances computed by :func:`numpy.einsum`
+    instead of BLAS: hand-written because which trial wins a near tie must not depend on the BLAS kernel.
+
+    Examples
+    --------
+    >>> x = np.array([[0.0, 0.0], [0.0, 0.1], [5.0, 5.0], [5.0, 5.1]])
+    >>> sorted(kmeans_plusplus(x, 2, np.random.RandomState(0))[:, 0].tolist())
+    [0.0, 5.0]
+    """
+    X = np.asarray(X, dtype=np.float64)
+    random_state = check_random_state(random_state)
+    n = len(X)
+    if not 1 <= n_clusters <= n:
+        raise ValueError(f"kmeans_plusplus needs 1 <= n_clusters <= {n} rows, got n_clusters = {n_clusters}")
+    squares = np.einsum("nd,nd->n", X, X)
+
+    def distances(ids) -> np.ndarray:  # squared, from the rows ids (t,) to every row: (t, n)
+        return np.maximum(squares[ids, None] + squares - 2 * np.einsum("td,nd->tn", X[ids], X), 0)
+
+    trials = 2 + int(np.log(n_clusters))
+    picks = [random_state.choice(n, p=np.full(n, 1 / n))]
+    closest = distances(picks)[0]
+    potential = closest.sum()
+    for _ in range(1, n_clusters):
+        ids = np.searchsorted(np.cumsum(closest), random_state.uniform(size=trials) * potential)
+        ids = np.minimum(ids, n - 1)
+        candidates = np.minimum(closest, distances(ids))
+        potentials = candidates.sum(axis=1)
+        best = np.argmin(potentials)
+        potential, closest = potentials[best], candidates[best]
+        picks.append(ids[best])
+    return X[picks]
 
 
 def untie(rows, seed: int) -> np.ndarray:

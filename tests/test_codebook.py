@@ -1,5 +1,7 @@
 """helpers.codebook: PatchCodebook as a scikit-learn estimator, VQ, and the encodings, against brute force."""
 
+import os
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -357,3 +359,45 @@ def test_random_as_corners_takes_as_many_random_positions_as_each_image_has_corn
     matched = clone(corners).set_params(sampling="random-as-corners").fit(images)
     assert np.array_equal(matched.transform(images).sum(axis=1), per_image)
     assert not np.array_equal(matched.extract(images[0])[0], corners.extract(images[0])[0])  # other positions
+
+
+def test_kmeans_plusplus_makes_scikit_learns_picks_from_the_same_draws():
+    from sklearn.cluster._kmeans import _kmeans_plusplus
+
+    x = np.random.default_rng(0).random((600, 16))
+    ours = helpers.kmeans.kmeans_plusplus(x, 32, np.random.RandomState(3))
+    theirs, _ = _kmeans_plusplus(
+        x, 32, random_state=np.random.RandomState(3), x_squared_norms=(x**2).sum(axis=1), sample_weight=np.ones(600)
+    )
+    assert np.array_equal(ours, theirs)
+    with pytest.raises(ValueError, match="n_clusters = 601"):
+        helpers.kmeans.kmeans_plusplus(x, 601, 0)
+
+
+def test_a_raw_patch_codebook_is_the_same_under_every_blas_kernel_this_cpu_runs(tmp_path):
+    """The fit of notebook 06's raw patches (K = 256), whose k-means++ start used to change with the kernel."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root / "tools"))
+    import blas
+
+    if not blas.current():
+        pytest.skip("numpy does not use OpenBLAS here")
+    kernels = [k for k, needs in blas.CORES.items() if needs <= blas.cpu_flags()]
+    if len(kernels) < 2:
+        pytest.skip(f"this CPU runs only {kernels} of {list(blas.CORES)}")
+    fit = (
+        "import sys, numpy as np, helpers; from helpers import evaluation as ev; "
+        "(tiles,) = ev.tile_task(seed=0, images=helpers.load_images()); "
+        "book = helpers.PatchCodebook(256, norm='none', n_patches=10000).fit(tiles.fit); "
+        "np.save(sys.argv[1], book.kmeans_.cluster_centers_)"
+    )
+    for kernel in kernels:
+        env = {**os.environ, "OPENBLAS_CORETYPE": kernel}
+        subprocess.run([sys.executable, "-c", fit, tmp_path / f"{kernel}.npy"], cwd=root, env=env, check=True)
+    centres = {kernel: np.load(tmp_path / f"{kernel}.npy") for kernel in kernels}
+    for kernel in kernels[1:]:
+        assert np.allclose(centres[kernel], centres[kernels[0]], rtol=0, atol=1e-9), (kernel, kernels[0])
