@@ -205,7 +205,9 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     with out.open("w", newline="") as f:
         f.write(f"# made by: {command}\n# {provenance()}\n")
-        writer = csv.DictWriter(f, ["task", "variant", "readout", "seed", *MEASURES], extrasaction="raise")
+        writer = csv.DictWriter(
+            f, ["task", "variant", "readout", "seed", *MEASURES], extrasaction="raise", lineterminator="\n"
+        )
         writer.writeheader()
         seeds = args.seeds or STUDY_SEEDS[args.study]
         for row in rows(args.study, seeds, args.tasks, args.only, log=sys.stderr):

@@ -21,6 +21,7 @@ __all__ = [
     "read_csv",
     "spread",
     "spread_table",
+    "verdict",
 ]
 
 
@@ -113,6 +114,25 @@ def paired(a, b, level: float = 0.95) -> dict[str, float]:
         "high": float(high),
         "wilcoxon_p": float("nan") if not d.any() else float(wilcoxon(a, b).pvalue),
     }
+
+
+def verdict(p, agree):
+    """The series' rule for a paired comparison: ``"clear"``, ``"a hint"`` or ``"not measurable"``.
+
+    Clear when ``p <= 0.010`` (unrounded) and ``agree`` (every seed's difference has the same sign); a hint
+    when ``p < 0.05`` otherwise; not measurable when ``p >= 0.05`` or NaN. Elementwise for arrays (an
+    array of str), a str for scalars.
+
+    Examples
+    --------
+    >>> verdict(0.004, True), verdict(0.004, False), verdict(0.2, True)
+    ('clear', 'a hint', 'not measurable')
+    >>> verdict([0.010, 0.03, float("nan")], [True, True, True]).tolist()
+    ['clear', 'a hint', 'not measurable']
+    """
+    p, agree = np.asarray(p, dtype=np.float64), np.asarray(agree, dtype=bool)
+    labels = np.where((p <= 0.010) & agree, "clear", np.where(p < 0.05, "a hint", "not measurable"))
+    return str(labels) if labels.ndim == 0 else labels
 
 
 def bootstrap_images(
@@ -218,9 +238,9 @@ def bootstrap_images(
     draws = (rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)).integers(
         0, len(names), size=(resamples, len(names))
     )
-    boot = d[:, draws].mean(axis=(0, 2))
-    low, high = np.percentile(boot, [50 * (1 - level), 50 * (1 + level)])
     per_image = d.mean(axis=0)
+    boot = per_image[draws].mean(axis=1)  # every seed keeps the drawn images: the mean over seeds comes first
+    low, high = np.percentile(boot, [50 * (1 - level), 50 * (1 + level)])
     return {
         "diff": float(d.mean()),
         "low": float(low),
